@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: MIT
+// The tape: a graph of recorded ops (Nodes), the engine that runs it backwards, and the rules
+// for summing gradients. Design notes: docs/design.md, "The tape".
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+// ---- graph nodes -----------------------------------------------------------------------------------
+
+/// How many graph nodes are alive in the process: a leak check for tests and for users who want one.
+inline std::atomic<long>& live_node_count() noexcept {
+  static std::atomic<long> count{0};
+  return count;
+}
+
+/// One recorded op. It receives the gradient of its output and sends gradients to its inputs.
+struct Node {
+  Node() noexcept { live_node_count().fetch_add(1, std::memory_order_relaxed); }
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  virtual ~Node();
+
+  /// PyTorch's name for the backward op ("MulBackward0"), shown when printing a tensor.
+  virtual const char* name() const noexcept = 0;
+  /// Sends the gradient received so far to the inputs, then forgets it.
+  virtual void apply() = 0;
+  /// Frees what the op saved for backward (after a backward without retain_graph).
+  virtual void release() noexcept { released = true; }
+  virtual void clear_received() noexcept = 0;
+
+  /// Where each input's gradient goes: its producer's node, a leaf's accumulator, or null when
+  /// the input needs no gradient.
+  std::vector<std::shared_ptr<Node>> inputs;
+  bool released = false;
+  bool visiting = false;  // scratch mark for the engine's graph walk
+};
+
+inline Node::~Node() {
+  live_node_count().fetch_sub(1, std::memory_order_relaxed);
+  // Freeing a long chain by plain recursion would use one stack frame per node. Instead, take over
+  // the inputs that die with this node and free them in a loop, each after taking over its own.
+  std::vector<std::shared_ptr<Node>> doomed;
+  auto adopt = [&doomed](Node& n) {
+    for (auto& in : n.inputs)
+      if (in && in.use_count() == 1) doomed.push_back(std::move(in));
+  };
+  adopt(*this);
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    adopt(*n);
+  }
+}
+
+/// True if no other handle, view or autograd snapshot can see t's elements (so they may be updated in place).
+template <class T>
+bool is_exclusive(const Tensor<T>& t) {
+  const auto* impl = t.impl();
+  return t.impl_ptr().use_count() == 1 && impl->storage && impl->storage.use_count() == 1 &&
+         impl->storage->block.use_count() == 1;
+}
+
+template <class T>
+Tensor<T> zeros_of(const Shape& shape, const char* op = "zeros") {
+  Tensor<T> out = make_tensor<T>(shape, op);
+  if (out.numel() > 0) std::memset(static_cast<void*>(out.data()), 0, static_cast<std::size_t>(out.numel()) * sizeof(T));
+  return out;
+}
+
+template <class T>
+Tensor<T> copy_of(const Tensor<T>& t) {
+  Tensor<T> out = make_tensor<T>(t.shape());
+  if (t.numel() > 0) std::memcpy(static_cast<void*>(out.data()), t.data(), static_cast<std::size_t>(t.numel()) * sizeof(T));
+  return out;
+}
+
+/// dense += sparse, row by row, in the order the sparse entries were produced.
+template <class T>
+void scatter_add_rows(Tensor<T>& dense, const Tensor<T>& sparse) {
+  const std::int64_t rows = dense.shape().empty() ? 1 : dense.shape()[0];
+  const std::int64_t width = rows == 0 ? 0 : dense.numel() / rows;
+  const std::int64_t* idx = sparse.indices().data();
+  const Tensor<T> values = sparse.values();
+  const T* src = values.data();
+  T* dst = dense.data();
+  for (std::int64_t k = 0; k < sparse.indices().numel(); ++k)
+    for (std::int64_t j = 0; j < width; ++j) dst[idx[k] * width + j] += src[k * width + j];
+}
+
+/// Two sparse gradients side by side (duplicates kept; coalesce() sums them).
+template <class T>
+Tensor<T> concat_sparse(const Tensor<T>& a, const Tensor<T>& b) {
+  const Tensor<std::int64_t> ia = a.indices(), ib = b.indices();
+  const Tensor<T> va = a.values(), vb = b.values();
+  Tensor<std::int64_t> idx = make_tensor<std::int64_t>({ia.numel() + ib.numel()});
+  std::copy_n(ia.data(), ia.numel(), idx.data());
+  std::copy_n(ib.data(), ib.numel(), idx.data() + ia.numel());
+  Shape vshape = va.shape();
+  vshape[0] = ia.numel() + ib.numel();
+  Tensor<T> vals = make_tensor<T>(vshape);
+  std::copy_n(va.data(), va.numel(), vals.data());
+  std::copy_n(vb.data(), vb.numel(), vals.data() + va.numel());
+  return make_sparse(a.shape(), std::move(idx), std::move(vals), false);
+}
+
+/// acc + g for any mix of dense and sparse; writes into acc's buffer only when `in_place` allows it.
+template <class T>
+void accumulate(Tensor<T>& acc, const Tensor<T>& g, bool in_place) {
+  if (acc.is_sparse() && g.is_sparse()) {
+    acc = concat_sparse(acc, g);
+  } else if (acc.is_sparse()) {
+    Tensor<T> dense = copy_of(g);
+    scatter_add_rows(dense, acc);
+    acc = std::move(dense);
+  } else {
+    if (!in_place) acc = copy_of(acc);
+    if (g.is_sparse()) {
+      scatter_add_rows(acc, g);
+    } else {
+      acc.flat() += g.flat();
+    }
+  }
+}
+
+/// A node whose output has element type T: it sums the gradients it receives for that output.
+template <class T>
+struct GradNode : Node {
+  Tensor<T> grad;                          // sum of the gradients received so far
+  std::weak_ptr<TensorImpl<T>> retained;  // a non-leaf output whose retain_grad() was called
+
+  virtual void receive(const Tensor<T>& g) {
+    if (!grad.defined())
+      grad = g;
+    else
+      accumulate(grad, g, is_exclusive(grad));
+  }
+
+  /// A dense gradient buffer of `shape` that the caller may add into in place (used by scatters).
+  virtual Tensor<T>& dense_buffer(const Shape& shape) {
+    if (!grad.defined())
+      grad = zeros_of<T>(shape);
+    else if (grad.is_sparse())
+      grad = grad.to_dense();
+    else if (!is_exclusive(grad))
+      grad = copy_of(grad);
+    return grad;
+  }
+
+  void clear_received() noexcept override { grad = Tensor<T>(); }
+};
+
+/// The end of the line for a leaf: what it receives is added to the leaf's grad().
+template <class T>
+struct AccumulateGrad final : GradNode<T> {
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl<T>> leaf_impl) : leaf(std::move(leaf_impl)) {}
+
+  const char* name() const noexcept override { return "AccumulateGrad"; }
+  void apply() override {}
+  void release() noexcept override {}  // saves nothing; the leaf may take part in later graphs
+
+  void receive(const Tensor<T>& g) override {
+    if (g.shape() != leaf->shape)
+      throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
+                              shape_str(leaf->shape), " (a bug in an op's backward)"));
+    Tensor<T>& slot = leaf->grad;
+    if (!slot.defined())
+      slot = g.is_sparse() || is_exclusive(g) ? g : copy_of(g);  // steal the buffer when nobody else sees it
+    else
+      accumulate(slot, g, true);  // in place, as PyTorch: handles to grad() see the update
+  }
+
+  Tensor<T>& dense_buffer(const Shape& shape) override {
+    Tensor<T>& slot = leaf->grad;
+    if (!slot.defined())
+      slot = zeros_of<T>(shape);
+    else if (slot.is_sparse())
+      slot = slot.to_dense();
+    return slot;
+  }
+
+  std::shared_ptr<TensorImpl<T>> leaf;
+};
+
+/// What an op's backward function uses to hand out gradients for its inputs.
+class GradSink {
+ public:
+  explicit GradSink(std::vector<std::shared_ptr<Node>>& inputs) noexcept : inputs_(inputs) {}
+
+  /// False when input i needs no gradient: skip computing it.
+  bool wants(std::size_t i) const noexcept { return i < inputs_.size() && inputs_[i] != nullptr; }
+
+  /// Adds `g` (an input-shaped gradient) to what input i has received.
+  template <class V>
+  void add(std::size_t i, const Tensor<V>& g) {
+    if (wants(i)) static_cast<GradNode<V>*>(inputs_[i].get())->receive(g);
+  }
+
+  /// Input i's dense gradient buffer, to add into in place (saves a temporary for scatter-style ops).
+  template <class V>
+  Tensor<V>& buffer(std::size_t i, const Shape& shape) {
+    return static_cast<GradNode<V>*>(inputs_[i].get())->dense_buffer(shape);
+  }
+
+ private:
+  std::vector<std::shared_ptr<Node>>& inputs_;
+};
+
+/// A recorded op whose backward is a function object `fn(const Tensor<T>& grad_out, GradSink&)`.
+/// The function's captures are the values the op saved; release() frees them.
+template <class T, class Fn>
+struct FunctionNode final : GradNode<T> {
+  FunctionNode(const char* op_name, std::vector<std::shared_ptr<Node>> op_inputs, Fn backward)
+      : name_(op_name), fn_(std::move(backward)) {
+    this->inputs = std::move(op_inputs);
+  }
+
+  const char* name() const noexcept override { return name_; }
+
+  void apply() override {
+    if (!this->grad.defined()) return;
+    Tensor<T> g = std::move(this->grad);
+    this->grad = Tensor<T>();
+    if (auto keep = this->retained.lock()) {
+      if (!keep->grad.defined())
+        keep->grad = copy_of(g);
+      else
+        accumulate(keep->grad, g, true);
+    }
+    GradSink sink(this->inputs);
+    (*fn_)(g, sink);
+  }
+
+  void release() noexcept override {
+    fn_.reset();
+    this->released = true;
+  }
+
+ private:
+  const char* name_;
+  std::optional<Fn> fn_;
+};
+
+// ---- recording ---------------------------------------------------------------------------------------
+
+/// True when an op on these tensors must be recorded.
+template <class... Ts>
+bool should_record(const Tensor<Ts>&... ts) {
+  return is_grad_enabled() && (ts.requires_grad() || ...);
+}
+
+/// The node that receives t's gradient: its producer, its leaf accumulator, or null.
+template <class T>
+std::shared_ptr<Node> edge(const Tensor<T>& t) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    return nullptr;
+  } else {
+    if (!t.requires_grad()) return nullptr;
+    TensorImpl<T>* impl = t.impl();
+    if (impl->grad_fn) return impl->grad_fn;
+    if (auto acc = impl->grad_accumulator.lock()) return acc;
+    auto acc = std::make_shared<AccumulateGrad<T>>(t.impl_ptr());
+    impl->grad_accumulator = acc;
+    return acc;
+  }
+}
+
+/// Makes `out` the output of a recorded op named `name` with the given input edges.
+template <class T, class Fn>
+void record(Tensor<T>& out, const char* name, std::vector<std::shared_ptr<Node>> inputs, Fn&& backward) {
+  out.impl()->grad_fn =
+      std::make_shared<FunctionNode<T, std::decay_t<Fn>>>(name, std::move(inputs), std::forward<Fn>(backward));
+}
+
+/// The values of t as they are now, for a backward function. Shares t's elements until someone
+/// writes to t, which then gets its own copy (copy-on-write), so the saved values never change.
+template <class T>
+Tensor<T> save(const Tensor<T>& t) {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->storage = std::make_shared<Storage<T>>(t.impl()->storage->block);
+  impl->shape = t.shape();
+  impl->numel = t.numel();
+  return Tensor<T>(std::move(impl));
+}
+
+// ---- the engine ----------------------------------------------------------------------------------------
+
+/// Every node reachable from root, each before the nodes it sends gradients to. An explicit stack
+/// instead of recursion, so graphs of any depth work.
+inline std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> post_order;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  root->visiting = true;
+  stack.emplace_back(root, 0);
+  while (!stack.empty()) {
+    Node* n = stack.back().first;
+    const std::size_t i = stack.back().second++;
+    if (i < n->inputs.size()) {
+      Node* next = n->inputs[i].get();
+      if (next && !next->visiting) {
+        next->visiting = true;
+        stack.emplace_back(next, 0);
+      }
+    } else {
+      post_order.push_back(n);
+      stack.pop_back();
+    }
+  }
+  for (Node* n : post_order) n->visiting = false;
+  std::reverse(post_order.begin(), post_order.end());
+  return post_order;
+}
+
+template <class T>
+void run_backward(const std::shared_ptr<Node>& root, const Tensor<T>& seed, bool retain_graph) {
+  NoGradGuard no_grad;  // backward formulas are plain computations, never recorded
+  const std::vector<Node*> order = topological_order(root.get());
+  for (Node* n : order)
+    if (n->released)
+      throw AutogradError(cat(
+          "backward: trying to backward through the graph a second time (", n->name(),
+          " already freed what it saved when the first backward ran). Pass retain_graph=true to the first backward() "
+          "if you need to call it again"));
+  static_cast<GradNode<T>*>(root.get())->receive(seed);
+  try {
+    for (Node* n : order) {
+      n->apply();
+      if (!retain_graph) n->release();
+    }
+  } catch (...) {
+    for (Node* n : order) n->clear_received();
+    throw;
+  }
+}
+
+}  // namespace detail
+
+// ---- Tensor members that record ops or run the tape -----------------------------------------------------
+
+template <class T>
+void Tensor<T>::backward(const Tensor& gradient, bool retain_graph) const {
+  if constexpr (!std::is_floating_point_v<T>) {
+    throw AutogradError(detail::cat("backward: ", detail::dtype_name<T>(), " tensors have no gradients"));
+  } else {
+    if (!requires_grad())
+      throw AutogradError(
+          "backward: this tensor does not require grad and has no grad_fn; call requires_grad_() on the leaves "
+          "whose gradients you want before computing it (and not under NoGradGuard)");
+    Tensor seed = gradient;
+    if (seed.defined()) {
+      if (seed.shape() != shape())
+        throw ShapeError(detail::cat("backward: gradient of shape ", detail::shape_str(seed.shape()),
+                                     " does not match the tensor's shape ", detail::shape_str(shape())));
+    } else {
+      if (numel() != 1)
+        throw AutogradError(detail::cat("backward: a gradient can be created implicitly only for a tensor with one "
+                                        "element; this one has shape ",
+                                        detail::shape_str(shape()), ". Pass one of that shape: t.backward(gradient)"));
+      seed = detail::make_tensor<T>(shape());
+      seed.data()[0] = T(1);
+    }
+    detail::run_backward(detail::edge(*this), seed, retain_graph);
+  }
+}
+
+template <class T>
+void Tensor<T>::retain_grad() {
+  auto& impl = checked();
+  if (!requires_grad())
+    throw AutogradError("retain_grad: this tensor does not require grad, so it will never have a gradient");
+  if (!impl.grad_fn) return;  // leaves keep their gradient anyway
+  impl.retains_grad = true;
+  if constexpr (std::is_floating_point_v<T>)
+    static_cast<detail::GradNode<T>*>(impl.grad_fn.get())->retained = impl_;
+}
+
+template <class T>
+std::string Tensor<T>::grad_fn_name() const {
+  const auto& fn = checked().grad_fn;
+  return fn ? fn->name() : "";
+}
+
+template <class T>
+Tensor<T> Tensor<T>::clone() const {
+  if (is_sparse()) return detail::make_sparse(shape(), indices(), values(), is_coalesced());
+  Tensor out = detail::copy_of(*this);
+  if (detail::should_record(*this))
+    detail::record(out, "CloneBackward0", {detail::edge(*this)},
+                   [](const Tensor& g, detail::GradSink& grads) { grads.add(0, g); });
+  return out;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
+  const std::int64_t n = numel();
+  std::int64_t known = 1, infer_at = -1;
+  for (std::size_t i = 0; i < new_shape.size(); ++i) {
+    if (new_shape[i] == -1) {
+      if (infer_at >= 0)
+        throw ShapeError(detail::cat("reshape: only one size can be -1, got ", detail::shape_str(new_shape)));
+      infer_at = static_cast<std::int64_t>(i);
+    } else if (new_shape[i] < 0) {
+      throw ShapeError(detail::cat("reshape: invalid size ", new_shape[i], " in ", detail::shape_str(new_shape)));
+    } else {
+      known *= new_shape[i];
+    }
+  }
+  if (infer_at >= 0) {
+    if (known == 0 || n % known != 0)
+      throw ShapeError(detail::cat("reshape: shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
+                                   " elements (shape ", detail::shape_str(shape()), ")"));
+    new_shape[static_cast<std::size_t>(infer_at)] = n / known;
+  } else if (known != n) {
+    throw ShapeError(detail::cat("reshape: shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
+                                 " elements (shape ", detail::shape_str(shape()), ")"));
+  }
+  dense();
+  Tensor out = detail::make_alias(*this, std::move(new_shape));
+  if (detail::should_record(*this))
+    detail::record(out, "ViewBackward0", {detail::edge(*this)},
+                   [in_shape = shape()](const Tensor& g, detail::GradSink& grads) {
+                     grads.add(0, detail::make_alias(g, in_shape));
+                   });
+  return out;
+}
+
+namespace detail {
+
+/// Copies `src` into a new tensor whose dimension k is src's dimension perm[k].
+template <class T>
+Tensor<T> permuted_copy(const Tensor<T>& src, const std::vector<std::size_t>& perm) {
+  const Shape& in = src.shape();
+  const Shape in_strides = strides_of(in);
+  Shape out_shape(in.size()), read_strides(in.size());
+  for (std::size_t k = 0; k < perm.size(); ++k) {
+    out_shape[k] = in[perm[k]];
+    read_strides[k] = in_strides[perm[k]];
+  }
+  Tensor<T> out = make_tensor<T>(out_shape);
+  const T* s = src.data();
+  T* d = out.data();
+  const std::size_t nd = out_shape.size();
+  std::vector<std::int64_t> idx(nd, 0);
+  std::int64_t offset = 0;
+  for (std::int64_t i = 0; i < out.numel(); ++i) {
+    d[i] = s[offset];
+    for (std::size_t k = nd; k-- > 0;) {
+      offset += read_strides[k];
+      if (++idx[k] < out_shape[k]) break;
+      offset -= read_strides[k] * idx[k];
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+template <class T>
+Tensor<T> Tensor<T>::transpose(std::int64_t dim0, std::int64_t dim1) const {
+  const auto d0 = static_cast<std::size_t>(detail::normalize_dim("transpose", dim0, dim()));
+  const auto d1 = static_cast<std::size_t>(detail::normalize_dim("transpose", dim1, dim()));
+  std::vector<std::size_t> perm(static_cast<std::size_t>(dim()));
+  for (std::size_t k = 0; k < perm.size(); ++k) perm[k] = k;
+  if (!perm.empty()) std::swap(perm[d0], perm[d1]);
+  Tensor out = detail::permuted_copy(*this, perm);
+  if (detail::should_record(*this))
+    detail::record(out, "TransposeBackward0", {detail::edge(*this)},
+                   [perm](const Tensor& g, detail::GradSink& grads) { grads.add(0, detail::permuted_copy(g, perm)); });
+  return out;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::t() const {
+  if (dim() > 2)
+    throw ShapeError(detail::cat("t: expects a tensor with at most 2 dimensions, got shape ", detail::shape_str(shape()),
+                                 "; use transpose(dim0, dim1)"));
+  if (dim() < 2) {
+    Tensor out = detail::copy_of(*this);
+    if (detail::should_record(*this))
+      detail::record(out, "TBackward0", {detail::edge(*this)},
+                     [](const Tensor& g, detail::GradSink& grads) { grads.add(0, g); });
+    return out;
+  }
+  Tensor out = detail::permuted_copy(*this, {1, 0});
+  if (detail::should_record(*this))
+    detail::record(out, "TBackward0", {detail::edge(*this)},
+                   [](const Tensor& g, detail::GradSink& grads) { grads.add(0, detail::permuted_copy(g, {1, 0})); });
+  return out;
+}
+
+template <class T>
+template <class U>
+Tensor<U> Tensor<T>::to() const {
+  const T* s = data();
+  Tensor<U> out = detail::make_tensor<U>(shape());
+  U* d = out.data();
+  for (std::int64_t i = 0; i < numel(); ++i) d[i] = static_cast<U>(s[i]);
+  if constexpr (std::is_floating_point_v<T> && std::is_floating_point_v<U>) {
+    if (detail::should_record(*this))
+      detail::record(out, "ToCopyBackward0", {detail::edge(*this)},
+                     [](const Tensor<U>& g, detail::GradSink& grads) { grads.add(0, g.template to<T>()); });
+  }
+  return out;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// Exception types thrown by tapegrad, and the helpers that put values and shapes into messages.
+#pragma once
+
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tapegrad {
+
+/// A tensor's shape does not fit the operation. The message names the operation and every shape.
+class ShapeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// An index is outside its valid range. The message names the index, where it was found and the range.
+class IndexError : public std::out_of_range {
+ public:
+  using std::out_of_range::out_of_range;
+};
+
+/// An argument has a value the operation cannot take (a negative size, an unknown option, a bad dtype).
+class ValueError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// The tape cannot do what was asked (backward twice through a freed graph, backward without grad...).
+class AutogradError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A file or byte stream is malformed. The message names the file, the line or byte offset, and the problem.
+class FormatError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+/// Streams every argument into one string: cat("index ", 3, " out of range").
+template <class... Args>
+std::string cat(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+
+/// "[2, 3]", the way shapes appear in every message.
+inline std::string shape_str(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+}  // namespace detail
+}  // namespace tapegrad

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+// Every differentiable op on tensors: element-wise maths, reductions, matmul, shapes, losses.
+#pragma once
+
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/pointwise.hpp"
+#include "tapegrad/ops/reduce.hpp"

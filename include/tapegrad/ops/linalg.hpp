@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// matmul: dot, matrix-vector, matrix-matrix and batched products, all on Eigen's GEMM.
+#pragma once
+
+#include <cstdint>
+
+#include "tapegrad/ops/pointwise.hpp"
+
+namespace tapegrad {
+
+/// Matrix product with PyTorch's rules: 1-d x 1-d is a dot product (0-d result); a 1-d argument
+/// is treated as a row (left) or column (right) vector and that dim is dropped from the result;
+/// dims before the last two are batch dims and broadcast.
+template <class T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+  using Mat = typename Tensor<T>::Matrix;
+  using ConstMap = Eigen::Map<const Mat>;
+  using MutMap = Eigen::Map<Mat>;
+  const Shape &sa = a.shape(), &sb = b.shape();
+  if (sa.empty() || sb.empty())
+    throw ShapeError(detail::cat("matmul: both arguments need at least 1 dimension, got shapes ", detail::shape_str(sa),
+                                 " and ", detail::shape_str(sb)));
+  const bool a_vec = sa.size() == 1, b_vec = sb.size() == 1;
+  const std::int64_t n = a_vec ? 1 : sa[sa.size() - 2], k = sa.back();
+  const std::int64_t kb = b_vec ? sb[0] : sb[sb.size() - 2], m = b_vec ? 1 : sb.back();
+  if (k != kb)
+    throw ShapeError(detail::cat("matmul: shapes ", detail::shape_str(sa), " and ", detail::shape_str(sb),
+                                 " cannot be multiplied (", n, "x", k, " and ", kb, "x", m, ": inner sizes ", k, " and ",
+                                 kb, " differ)"));
+  const Shape batch_a(sa.begin(), sa.end() - (a_vec ? 1 : 2)), batch_b(sb.begin(), sb.end() - (b_vec ? 1 : 2));
+  const Shape batch = detail::broadcast_shapes("matmul", batch_a, batch_b);
+  Shape out_shape = batch;
+  if (!a_vec) out_shape.push_back(n);
+  if (!b_vec) out_shape.push_back(m);
+
+  const Shape stride_a = detail::broadcast_strides(batch_a, batch), stride_b = detail::broadcast_strides(batch_b, batch);
+  Tensor<T> out = detail::make_tensor<T>(out_shape);
+  {
+    const T *pa = a.data(), *pb = b.data();
+    T* po = out.data();
+    detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
+      MutMap(po + i * n * m, n, m).noalias() = ConstMap(pa + ia * n * k, n, k) * ConstMap(pb + ib * k * m, k, m);
+    });
+  }
+  if (detail::should_record(a, b)) {
+    const char* name = a_vec && b_vec ? "DotBackward0" : (batch.empty() ? (b_vec ? "MvBackward0" : "MmBackward0") : "BmmBackward0");
+    Tensor<T> saved_a = b.requires_grad() ? detail::save(a) : Tensor<T>();
+    Tensor<T> saved_b = a.requires_grad() ? detail::save(b) : Tensor<T>();
+    detail::record(out, name, {detail::edge(a), detail::edge(b)},
+                   [saved_a, saved_b, sa, sb, batch, stride_a, stride_b, n, k, m](const Tensor<T>& g, detail::GradSink& grads) {
+                     const T* pg = g.data();
+                     if (grads.wants(0)) {  // dA = dOut · Bᵀ, summed over broadcast batches
+                       Tensor<T> ga = detail::zeros_of<T>(sa);
+                       T* pga = ga.data();
+                       const T* pb = saved_b.data();
+                       detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
+                         MutMap(pga + ia * n * k, n, k).noalias() +=
+                             ConstMap(pg + i * n * m, n, m) * ConstMap(pb + ib * k * m, k, m).transpose();
+                       });
+                       grads.add(0, ga);
+                     }
+                     if (grads.wants(1)) {  // dB = Aᵀ · dOut
+                       Tensor<T> gb = detail::zeros_of<T>(sb);
+                       T* pgb = gb.data();
+                       const T* pa = saved_a.data();
+                       detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
+                         MutMap(pgb + ib * k * m, k, m).noalias() +=
+                             ConstMap(pa + ia * n * k, n, k).transpose() * ConstMap(pg + i * n * m, n, m);
+                       });
+                       grads.add(1, gb);
+                     }
+                   });
+  }
+  return out;
+}
+
+}  // namespace tapegrad

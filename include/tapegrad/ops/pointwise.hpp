@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+// Element-wise ops with NumPy broadcasting. Each op's forward and backward sit side by side.
+#pragma once
+
+#include <cmath>
+#include <optional>
+#include <type_traits>
+
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/factories.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+template <class T>
+struct identity {
+  using type = T;
+};
+/// Blocks template deduction, so `x * 2` works for Tensor<float> (the 2 converts to float).
+template <class T>
+using scalar_t = typename identity<T>::type;
+
+/// out[i] = f(a[i]).
+template <class T, class F>
+Tensor<T> map(const Tensor<T>& a, F f) {
+  Tensor<T> out = make_tensor<T>(a.shape());
+  const T* x = a.data();
+  T* o = out.data();
+  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i]);
+  return out;
+}
+
+/// out[i] = f(a[i], b[i]) for tensors of the same shape (backward formulas).
+template <class T, class F>
+Tensor<T> map2(const Tensor<T>& a, const Tensor<T>& b, F f) {
+  Tensor<T> out = make_tensor<T>(a.shape());
+  const T* x = a.data();
+  const T* y = b.data();
+  T* o = out.data();
+  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], y[i]);
+  return out;
+}
+
+/// out[i] = f(a[i], b[i], c[i]) for tensors of the same shape.
+template <class T, class F>
+Tensor<T> map3(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, F f) {
+  Tensor<T> out = make_tensor<T>(a.shape());
+  const T *x = a.data(), *y = b.data(), *z = c.data();
+  T* o = out.data();
+  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+  return out;
+}
+
+/// f over a and b broadcast to a common shape; `op` names the caller in shape errors.
+template <class T, class F>
+Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+  const T* x = a.data();
+  const T* y = b.data();
+  if (a.shape() == b.shape()) return map2(a, b, f);
+  const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+  Tensor<T> out = make_tensor<T>(shape);
+  T* o = out.data();
+  if (b.numel() == 1 && shape == a.shape()) {
+    const T s = y[0];
+    for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], s);
+  } else if (a.numel() == 1 && shape == b.shape()) {
+    const T s = x[0];
+    for (std::int64_t i = 0, n = b.numel(); i < n; ++i) o[i] = f(s, y[i]);
+  } else {
+    for_each_offset2(shape, broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape),
+                     [&](std::int64_t i, std::int64_t ia, std::int64_t ib) { o[i] = f(x[ia], y[ib]); });
+  }
+  return out;
+}
+
+/// A copy of `t` broadcast to the larger `shape`.
+template <class T>
+Tensor<T> expand_copy(const Tensor<T>& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  Tensor<T> out = make_tensor<T>(shape);
+  const T* src = t.data();
+  T* dst = out.data();
+  for_each_offset(shape, broadcast_strides(t.shape(), shape), [&](std::int64_t i, std::int64_t offset) { dst[i] = src[offset]; });
+  return out;
+}
+
+/// Sums a gradient over the dimensions that broadcasting expanded, back to `shape`.
+template <class T>
+Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  Tensor<T> out = zeros_of<T>(shape);
+  const T* src = g.data();
+  T* dst = out.data();
+  for_each_offset(g.shape(), broadcast_strides(shape, g.shape()),
+                  [&](std::int64_t i, std::int64_t offset) { dst[offset] += src[i]; });
+  return out;
+}
+
+/// The element-wise product g * x, summed back to `shape` (the common backward of mul and friends).
+template <class T, class F>
+Tensor<T> broadcast_grad(const Tensor<T>& g, const Tensor<T>& x, const Shape& shape, F f) {
+  if (x.shape() == g.shape()) return sum_to(map2(g, x, f), shape);
+  return sum_to(broadcast_map("backward", g, x, f), shape);
+}
+
+}  // namespace detail
+
+// ---- arithmetic ---------------------------------------------------------------------------------------
+
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::broadcast_map("add", a, b, [](T x, T y) { return x + y; });
+  if (detail::should_record(a, b))
+    detail::record(out, "AddBackward0", {detail::edge(a), detail::edge(b)},
+                   [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                     if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
+                     if (grads.wants(1)) grads.add(1, detail::sum_to(g, sb));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::broadcast_map("sub", a, b, [](T x, T y) { return x - y; });
+  if (detail::should_record(a, b))
+    detail::record(out, "SubBackward0", {detail::edge(a), detail::edge(b)},
+                   [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                     if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
+                     if (grads.wants(1)) grads.add(1, detail::sum_to(detail::map(g, [](T v) { return -v; }), sb));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::broadcast_map("mul", a, b, [](T x, T y) { return x * y; });
+  if (detail::should_record(a, b)) {
+    // Save only what the wanted gradients need: d/da needs b, d/db needs a.
+    Tensor<T> saved_a = b.requires_grad() ? detail::save(a) : Tensor<T>();
+    Tensor<T> saved_b = a.requires_grad() ? detail::save(b) : Tensor<T>();
+    detail::record(out, "MulBackward0", {detail::edge(a), detail::edge(b)},
+                   [saved_a, saved_b, sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                     auto times = [](T x, T y) { return x * y; };
+                     if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
+                     if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
+                   });
+  }
+  return out;
+}
+
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::broadcast_map("div", a, b, [](T x, T y) { return x / y; });
+  if (detail::should_record(a, b))
+    detail::record(
+        out, "DivBackward0", {detail::edge(a), detail::edge(b)},
+        [sb_saved = detail::save(b), out_saved = detail::save(out), sa = a.shape(), sb = b.shape()](
+            const Tensor<T>& g, detail::GradSink& grads) {
+          if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, sb_saved, sa, [](T x, T y) { return x / y; }));
+          if (grads.wants(1)) {
+            // d(a/b)/db = -(a/b)/b = -out/b
+            Tensor<T> q = detail::broadcast_map("div", out_saved, sb_saved, [](T o, T y) { return -o / y; });
+            grads.add(1, detail::broadcast_grad(g, q, sb, [](T x, T y) { return x * y; }));
+          }
+        });
+  return out;
+}
+
+template <class T>
+Tensor<T> neg(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return -x; });
+  if (detail::should_record(a))
+    detail::record(out, "NegBackward0", {detail::edge(a)}, [](const Tensor<T>& g, detail::GradSink& grads) {
+      grads.add(0, detail::map(g, [](T v) { return -v; }));
+    });
+  return out;
+}
+
+// Scalar forms. A scalar is a 0-d tensor that needs no gradient, so the broadcasting ops serve.
+template <class T>
+Tensor<T> add(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return add(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return sub(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return mul(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> div(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return div(a, scalar_tensor<T>(s));
+}
+
+template <class T>
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+  return add(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+  return sub(a, b);
+}
+template <class T>
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+  return mul(a, b);
+}
+template <class T>
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+  return div(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a) {
+  return neg(a);
+}
+template <class T>
+Tensor<T> operator+(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return add(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator+(detail::scalar_t<T> s, const Tensor<T>& a) {
+  return add(scalar_tensor<T>(s), a);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return sub(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator-(detail::scalar_t<T> s, const Tensor<T>& a) {
+  return sub(scalar_tensor<T>(s), a);
+}
+template <class T>
+Tensor<T> operator*(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return mul(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator*(detail::scalar_t<T> s, const Tensor<T>& a) {
+  return mul(scalar_tensor<T>(s), a);
+}
+template <class T>
+Tensor<T> operator/(const Tensor<T>& a, detail::scalar_t<T> s) {
+  return div(a, scalar_tensor<T>(s));
+}
+template <class T>
+Tensor<T> operator/(detail::scalar_t<T> s, const Tensor<T>& a) {
+  return div(scalar_tensor<T>(s), a);
+}
+
+// Compound assignment rebinds the handle to a new tensor (it never mutates a recorded tensor).
+template <class T, class U>
+Tensor<T>& operator+=(Tensor<T>& a, const U& b) {
+  return a = a + b;
+}
+template <class T, class U>
+Tensor<T>& operator-=(Tensor<T>& a, const U& b) {
+  return a = a - b;
+}
+template <class T, class U>
+Tensor<T>& operator*=(Tensor<T>& a, const U& b) {
+  return a = a * b;
+}
+template <class T, class U>
+Tensor<T>& operator/=(Tensor<T>& a, const U& b) {
+  return a = a / b;
+}
+
+// ---- unary maths -------------------------------------------------------------------------------------
+
+template <class T>
+Tensor<T> exp(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return std::exp(x); });
+  if (detail::should_record(a))
+    detail::record(out, "ExpBackward0", {detail::edge(a)},
+                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv; }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> log(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return std::log(x); });
+  if (detail::should_record(a))
+    detail::record(out, "LogBackward0", {detail::edge(a)},
+                   [x = detail::save(a)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, x, [](T gv, T xv) { return gv / xv; }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> sqrt(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return std::sqrt(x); });
+  if (detail::should_record(a))
+    detail::record(out, "SqrtBackward0", {detail::edge(a)},
+                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv / (2 * yv); }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> abs(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return std::abs(x); });
+  if (detail::should_record(a))
+    detail::record(out, "AbsBackward0", {detail::edge(a)},
+                   [x = detail::save(a)](const Tensor<T>& g, detail::GradSink& grads) {
+                     // sign(0) = 0, as in PyTorch
+                     grads.add(0, detail::map2(g, x, [](T gv, T xv) { return xv > 0 ? gv : (xv < 0 ? -gv : T(0)); }));
+                   });
+  return out;
+}
+
+/// a ** exponent, element-wise.
+template <class T>
+Tensor<T> pow(const Tensor<T>& a, detail::scalar_t<T> exponent) {
+  Tensor<T> out = detail::map(a, [exponent](T x) { return std::pow(x, exponent); });
+  if (detail::should_record(a))
+    detail::record(out, "PowBackward0", {detail::edge(a)},
+                   [x = detail::save(a), exponent](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, x, [exponent](T gv, T xv) {
+                                 return exponent == 0 ? T(0) : gv * exponent * std::pow(xv, exponent - 1);
+                               }));
+                   });
+  return out;
+}
+
+/// a ** b, element-wise with broadcasting.
+template <class T>
+Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
+  Tensor<T> out = detail::broadcast_map("pow", a, b, [](T x, T y) { return std::pow(x, y); });
+  if (detail::should_record(a, b))
+    detail::record(out, "PowBackward1", {detail::edge(a), detail::edge(b)},
+                   [xa = detail::save(a), xb = detail::save(b)](const Tensor<T>& g, detail::GradSink& grads) {
+                     const Tensor<T> x = detail::expand_copy(xa, g.shape()), e = detail::expand_copy(xb, g.shape());
+                     if (grads.wants(0))
+                       grads.add(0, detail::sum_to(detail::map3(g, x, e,
+                                                                [](T gv, T xv, T ev) {
+                                                                  return ev == 0 ? T(0) : gv * ev * std::pow(xv, ev - 1);
+                                                                }),
+                                                   xa.shape()));
+                     // d(a^b)/db = a^b log(a), taken as 0 where a == 0 and b >= 0 (PyTorch's convention)
+                     if (grads.wants(1))
+                       grads.add(1, detail::sum_to(detail::map3(g, x, e,
+                                                                [](T gv, T xv, T ev) {
+                                                                  return xv == 0 && ev >= 0 ? T(0)
+                                                                                            : gv * std::pow(xv, ev) * std::log(xv);
+                                                                }),
+                                                   xb.shape()));
+                   });
+  return out;
+}
+
+/// Limits every element to [min, max]; either bound may be left out. The gradient passes where
+/// min <= a <= max, as in PyTorch.
+template <class T>
+Tensor<T> clamp(const Tensor<T>& a, std::optional<T> min, std::optional<T> max = std::nullopt) {
+  if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
+  const T lo = min ? *min : -std::numeric_limits<T>::infinity();
+  const T hi = max ? *max : std::numeric_limits<T>::infinity();
+  Tensor<T> out = detail::map(a, [lo, hi](T x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
+  if (detail::should_record(a))
+    detail::record(out, "ClampBackward1", {detail::edge(a)},
+                   [x = detail::save(a), lo, hi](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, x, [lo, hi](T gv, T xv) { return xv >= lo && xv <= hi ? gv : T(0); }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> tanh(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return std::tanh(x); });
+  if (detail::should_record(a))
+    detail::record(out, "TanhBackward0", {detail::edge(a)},
+                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * (1 - yv * yv); }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> sigmoid(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
+  if (detail::should_record(a))
+    detail::record(out, "SigmoidBackward0", {detail::edge(a)},
+                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv * (1 - yv); }));
+                   });
+  return out;
+}
+
+template <class T>
+Tensor<T> relu(const Tensor<T>& a) {
+  Tensor<T> out = detail::map(a, [](T x) { return x > 0 ? x : (std::isnan(x) ? x : T(0)); });
+  if (detail::should_record(a))
+    detail::record(out, "ReluBackward0", {detail::edge(a)},
+                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv > 0 ? gv : T(0); }));
+                   });
+  return out;
+}
+
+}  // namespace tapegrad

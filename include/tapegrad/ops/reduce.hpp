@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+// Reductions: sum, mean and norm over all elements or over chosen dims; argmax.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "tapegrad/ops/pointwise.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+/// Accumulator type: float sums are carried in double, so long sums stay accurate.
+template <class T>
+using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+/// Normalised, sorted, duplicate-free dims; empty `dims` means all of them.
+inline std::vector<std::size_t> reduce_dims(const char* op, const std::vector<std::int64_t>& dims, std::int64_t ndim) {
+  std::vector<bool> seen(static_cast<std::size_t>(ndim), false);
+  std::vector<std::size_t> out;
+  if (dims.empty()) {
+    for (std::int64_t d = 0; d < ndim; ++d) out.push_back(static_cast<std::size_t>(d));
+    return out;
+  }
+  for (std::int64_t d : dims) {
+    const auto k = static_cast<std::size_t>(normalize_dim(op, d, ndim));
+    if (ndim == 0) continue;  // a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
+    if (seen[k]) throw ValueError(cat(op, ": dim ", d, " appears more than once in ", shape_str(dims)));
+    seen[k] = true;
+  }
+  for (std::size_t k = 0; k < seen.size(); ++k)
+    if (seen[k]) out.push_back(k);
+  return out;
+}
+
+/// The shape with reduced dims set to 1 (keepdim) or removed.
+inline Shape reduced_shape(const Shape& shape, const std::vector<std::size_t>& dims, bool keepdim) {
+  Shape out;
+  std::size_t next = 0;
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    const bool reduced = next < dims.size() && dims[next] == k;
+    if (reduced) ++next;
+    if (!reduced)
+      out.push_back(shape[k]);
+    else if (keepdim)
+      out.push_back(1);
+  }
+  return out;
+}
+
+/// Sum over `dims` with keepdim shape; `scale` multiplies the result (1/count for mean).
+template <class T>
+Tensor<T> sum_dims(const Tensor<T>& a, const std::vector<std::size_t>& dims, double scale) {
+  const Shape keep = reduced_shape(a.shape(), dims, true);
+  std::vector<acc_t<T>> acc(static_cast<std::size_t>(numel_of(keep)), acc_t<T>(0));
+  const T* x = a.data();
+  if (dims.size() == a.shape().size()) {  // everything: one straight loop
+    acc_t<T> s = 0;
+    for (std::int64_t i = 0, n = a.numel(); i < n; ++i) s += x[i];
+    acc[0] = s;
+  } else {
+    for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
+                    [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+  }
+  Tensor<T> out = make_tensor<T>(keep);
+  T* o = out.data();
+  for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * static_cast<acc_t<T>>(scale));
+  return out;
+}
+
+/// Shared body of sum and mean: reduce, then record a backward that spreads g back over the input.
+template <class T>
+Tensor<T> sum_or_mean(const char* op, const char* node_name, const Tensor<T>& a, const std::vector<std::int64_t>& dims,
+                      bool keepdim, bool mean) {
+  static_assert(std::is_floating_point_v<T> || std::is_integral_v<T>, "sum: arithmetic types only");
+  const std::vector<std::size_t> rdims = reduce_dims(op, dims, a.dim());
+  std::int64_t count = 1;
+  for (std::size_t k : rdims) count *= a.shape()[k];
+  if (mean && count == 0 && a.numel() == 0 && std::is_integral_v<T>)
+    throw ValueError(cat(op, ": mean of an empty integer tensor is undefined"));
+  const double scale = mean ? 1.0 / static_cast<double>(count) : 1.0;
+  Tensor<T> out = sum_dims(a, rdims, scale);
+  const Shape keep = out.shape();
+  if (!keepdim) out = make_alias(out, reduced_shape(a.shape(), rdims, false));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (should_record(a))
+      record(out, node_name, {edge(a)},
+             [in_shape = a.shape(), keep, scale](const Tensor<T>& g, GradSink& grads) {
+               Tensor<T> spread = expand_copy(make_alias(g, keep), in_shape);
+               if (scale != 1.0) spread.flat() *= static_cast<T>(scale);
+               grads.add(0, spread);
+             });
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Sum of all elements (a 0-d tensor).
+template <class T>
+Tensor<T> sum(const Tensor<T>& a) {
+  return detail::sum_or_mean("sum", "SumBackward0", a, {}, false, false);
+}
+
+/// Sum over `dims` (negative dims count from the end); keepdim keeps them with size 1.
+template <class T>
+Tensor<T> sum(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+  if (dims.empty()) throw ValueError("sum: the list of dims is empty; call sum(a) to reduce all of them");
+  return detail::sum_or_mean("sum", "SumBackward1", a, dims, keepdim, false);
+}
+
+/// Mean of all elements (a 0-d tensor).
+template <class T>
+Tensor<T> mean(const Tensor<T>& a) {
+  static_assert(std::is_floating_point_v<T>, "mean: needs a floating-point tensor");
+  return detail::sum_or_mean("mean", "MeanBackward0", a, {}, false, true);
+}
+
+/// Mean over `dims`; keepdim keeps them with size 1.
+template <class T>
+Tensor<T> mean(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+  static_assert(std::is_floating_point_v<T>, "mean: needs a floating-point tensor");
+  if (dims.empty()) throw ValueError("mean: the list of dims is empty; call mean(a) to reduce all of them");
+  return detail::sum_or_mean("mean", "MeanBackward1", a, dims, keepdim, true);
+}
+
+/// The p-norm over `dims` (all elements when empty): (sum |x|^p)^(1/p); p may be
+/// infinity (max |x|) or 0 (count of non-zeros, no gradient).
+template <class T>
+Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+  static_assert(std::is_floating_point_v<T>, "norm: needs a floating-point tensor");
+  const std::vector<std::size_t> rdims = detail::reduce_dims("norm", dims, a.dim());
+  const Shape keep = detail::reduced_shape(a.shape(), rdims, true);
+  const Shape strides = detail::broadcast_strides(keep, a.shape());
+  std::vector<detail::acc_t<T>> acc(static_cast<std::size_t>(detail::numel_of(keep)), 0);
+  const T* x = a.data();
+  const bool inf = std::isinf(p) && p > 0;
+  detail::for_each_offset(a.shape(), strides, [&](std::int64_t i, std::int64_t offset) {
+    const detail::acc_t<T> v = std::abs(static_cast<detail::acc_t<T>>(x[i]));
+    auto& s = acc[static_cast<std::size_t>(offset)];
+    if (inf)
+      s = std::max(s, v);
+    else if (p == 0)
+      s += v != 0;
+    else if (p == 1)
+      s += v;
+    else if (p == 2)
+      s += v * v;
+    else
+      s += std::pow(v, p);
+  });
+  Tensor<T> out = detail::make_tensor<T>(keep);
+  for (std::size_t i = 0; i < acc.size(); ++i) {
+    const auto s = acc[i];
+    out.data()[i] = static_cast<T>(inf || p == 0 || p == 1 ? s : (p == 2 ? std::sqrt(s) : std::pow(s, 1.0 / p)));
+  }
+  Tensor<T> result = keepdim ? out : detail::make_alias(out, detail::reduced_shape(a.shape(), rdims, false));
+  if (detail::should_record(a))
+    detail::record(result, "NormBackward1", {detail::edge(a)},
+                   [xs = detail::save(a), n = detail::save(out), strides, p, inf](const Tensor<T>& g, detail::GradSink& grads) {
+                     Tensor<T> ga = detail::make_tensor<T>(xs.shape());
+                     const T* xv = xs.data();
+                     const T* nv = n.data();
+                     const T* gv = g.data();
+                     T* o = ga.data();
+                     // For p = inf, ties share the gradient equally.
+                     std::vector<std::int64_t> ties;
+                     if (inf) {
+                       ties.assign(static_cast<std::size_t>(n.numel()), 0);
+                       detail::for_each_offset(xs.shape(), strides, [&](std::int64_t i, std::int64_t k) {
+                         if (std::abs(xv[i]) == nv[k]) ++ties[static_cast<std::size_t>(k)];
+                       });
+                     }
+                     detail::for_each_offset(xs.shape(), strides, [&](std::int64_t i, std::int64_t k) {
+                       const T v = xv[i], nk = nv[k], sign = v > 0 ? T(1) : (v < 0 ? T(-1) : T(0));
+                       T d;
+                       if (p == 0)
+                         d = 0;
+                       else if (inf)
+                         d = std::abs(v) == nk ? sign / static_cast<T>(ties[static_cast<std::size_t>(k)]) : T(0);
+                       else if (p == 1)
+                         d = sign;
+                       else if (nk == 0)
+                         d = 0;  // the norm's subgradient at 0, as PyTorch
+                       else if (p == 2)
+                         d = v / nk;
+                       else
+                         d = sign * static_cast<T>(std::pow(std::abs(v), p - 1) / std::pow(nk, p - 1));
+                       o[i] = gv[k] * d;
+                     });
+                     grads.add(0, ga);
+                   });
+  return result;
+}
+
+/// The p-norm of all elements (p = 2 by default), like torch.norm(a, p).
+template <class T>
+Tensor<T> norm(const Tensor<T>& a, double p = 2) {
+  return norm(a, p, {}, false);
+}
+
+/// Index of the largest element over `dim` (first one on ties); not differentiable.
+template <class T>
+Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
+  const auto d = static_cast<std::size_t>(detail::normalize_dim("argmax", dim, a.dim()));
+  if (a.dim() == 0) return scalar_tensor<std::int64_t>(0);
+  const Shape& s = a.shape();
+  if (s[d] == 0) throw ValueError(detail::cat("argmax: cannot reduce over dim ", dim, " of size 0 (shape ", detail::shape_str(s), ")"));
+  const std::int64_t outer = detail::numel_of(Shape(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(d)));
+  const std::int64_t inner = detail::numel_of(Shape(s.begin() + static_cast<std::ptrdiff_t>(d) + 1, s.end()));
+  const std::int64_t len = s[d];
+  const std::vector<std::size_t> rdims{d};
+  Tensor<std::int64_t> out = detail::make_tensor<std::int64_t>(detail::reduced_shape(s, rdims, keepdim));
+  const T* x = a.data();
+  std::int64_t* o = out.data();
+  for (std::int64_t i = 0; i < outer; ++i)
+    for (std::int64_t j = 0; j < inner; ++j) {
+      std::int64_t best = 0;
+      for (std::int64_t k = 1; k < len; ++k) {
+        const T top = x[(i * len + best) * inner + j];
+        if (top != top) break;  // the first NaN wins, as in PyTorch
+        const T v = x[(i * len + k) * inner + j];
+        if (v > top || v != v) best = k;
+      }
+      o[i * inner + j] = best;
+    }
+  return out;
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// Random numbers that follow PyTorch's CPU generator, so seeded programs can match PyTorch's values.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <type_traits>
+
+namespace tapegrad {
+
+namespace detail {
+inline constexpr double kPi = 3.14159265358979323846;
+}
+
+/// PyTorch's CPU generator: MT19937 seeded with the low 32 bits of the seed, plus the second
+/// Box–Muller sample it caches. Same seed, same draws, same values as torch (see docs/design.md).
+class Generator {
+ public:
+  static constexpr std::uint64_t kDefaultSeed = 67280421310721ULL;  // torch's default seed
+
+  explicit Generator(std::uint64_t seed = kDefaultSeed) { manual_seed(seed); }
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  void manual_seed(std::uint64_t seed) {
+    seed_ = seed;
+    engine_.seed(static_cast<std::uint32_t>(seed));
+    cached_normal_.reset();
+  }
+  std::uint64_t initial_seed() const noexcept { return seed_; }
+
+  std::uint32_t random() { return static_cast<std::uint32_t>(engine_()); }
+  std::uint64_t random64() {
+    const std::uint64_t high = random();
+    const std::uint64_t low = random();
+    return (high << 32) | low;
+  }
+
+  /// One uniform draw in [from, to): 24 random bits for float, 53 for double, as torch's uniform_.
+  template <class T>
+  T uniform(T from, T to) {
+    static_assert(std::is_floating_point_v<T>, "uniform: T must be float or double");
+    return std::fma(unit<T>(), to - from, from);  // torch's AVX2 build fuses this multiply-add
+  }
+
+  /// One normal draw by torch's scalar path: Box–Muller in double, the sine half cached for the next call.
+  double normal(double mean, double stddev) {
+    double z;
+    if (cached_normal_) {
+      z = *cached_normal_;
+      cached_normal_.reset();
+    } else {
+      const double u1 = unit<double>();
+      const double u2 = unit<double>();
+      const double r = std::sqrt(-2.0 * std::log(1.0 - u2));
+      const double theta = 2.0 * detail::kPi * u1;
+      cached_normal_ = r * std::sin(theta);
+      z = r * std::cos(theta);
+    }
+    return std::fma(z, stddev, mean);
+  }
+
+  /// Guards the generator when several threads share it (the default generator is shared).
+  std::mutex& mutex() noexcept { return mutex_; }
+
+  /// A uniform draw in [0, 1) with the mantissa width of T.
+  template <class T>
+  T unit() {
+    if constexpr (std::is_same_v<T, double>)
+      return static_cast<double>(random64() & ((std::uint64_t(1) << 53) - 1)) * 0x1.0p-53;
+    else
+      return static_cast<float>(random() & ((1u << 24) - 1)) * 0x1.0p-24f;
+  }
+
+ private:
+  std::mt19937 engine_;
+  std::uint64_t seed_ = kDefaultSeed;
+  std::optional<double> cached_normal_;
+  std::mutex mutex_;
+};
+
+/// The process-wide generator behind rand(), randn(), nn::init and module initialisation.
+/// Shared by all threads (each fill locks it), as torch's default CPU generator is.
+inline Generator& default_generator() {
+  static Generator generator;
+  return generator;
+}
+
+/// Seeds the default generator, like torch.manual_seed.
+inline void manual_seed(std::uint64_t seed) {
+  std::lock_guard<std::mutex> lock(default_generator().mutex());
+  default_generator().manual_seed(seed);
+}
+
+namespace detail {
+
+/// torch's uniform_: one draw per element, in order.
+template <class T>
+void fill_uniform(T* data, std::int64_t n, double from, double to, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  const T lo = static_cast<T>(from), hi = static_cast<T>(to);
+  for (std::int64_t i = 0; i < n; ++i) data[i] = gen.uniform<T>(lo, hi);
+}
+
+// torch's normal_fill_16: Box–Muller on 8 pairs of uniforms already in the buffer.
+template <class T>
+void box_muller_16(T* d, T mean, T stddev) {
+  for (int j = 0; j < 8; ++j) {
+    const T u1 = T(1) - d[j];
+    const T u2 = d[j + 8];
+    const T radius = std::sqrt(T(-2) * std::log(u1));
+    const T theta = static_cast<T>(2.0 * kPi) * u2;
+    d[j] = std::fma(radius * std::cos(theta), stddev, mean);
+    d[j + 8] = std::fma(radius * std::sin(theta), stddev, mean);
+  }
+}
+
+/// torch's normal_: fewer than 16 elements take the scalar path (exact for float and double);
+/// 16 or more take the blocked path (exact for double; float within a few ulp, because torch's
+/// AVX2 build uses its own log/sin/cos polynomials there).
+template <class T>
+void fill_normal(T* data, std::int64_t n, double mean, double stddev, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  if (n < 16) {
+    for (std::int64_t i = 0; i < n; ++i) data[i] = static_cast<T>(gen.normal(mean, stddev));
+    return;
+  }
+  const T m = static_cast<T>(mean), s = static_cast<T>(stddev);
+  for (std::int64_t i = 0; i < n; ++i) data[i] = gen.unit<T>();
+  for (std::int64_t i = 0; i + 16 <= n; i += 16) box_muller_16(data + i, m, s);
+  if (n % 16 != 0) {  // torch redraws the last 16 and recomputes that overlapping block
+    T* tail = data + n - 16;
+    for (int j = 0; j < 16; ++j) tail[j] = gen.unit<T>();
+    box_muller_16(tail, m, s);
+  }
+}
+
+/// torch's random_(from, to): one 32-bit draw per element (64-bit when the range needs it).
+template <class T>
+void fill_randint(T* data, std::int64_t n, std::int64_t low, std::int64_t high, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint64_t r = range >= (std::uint64_t(1) << 32) ? gen.random64() % range : gen.random() % range;
+    data[i] = static_cast<T>(static_cast<std::int64_t>(r) + low);
+  }
+}
+
+}  // namespace detail
+}  // namespace tapegrad

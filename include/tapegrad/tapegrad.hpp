@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+// The whole library: include this one header, or only the parts you use.
+#pragma once
+
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/error.hpp"
+#include "tapegrad/factories.hpp"
+#include "tapegrad/grad_mode.hpp"
+#include "tapegrad/gradcheck.hpp"
+#include "tapegrad/ops.hpp"
+#include "tapegrad/print.hpp"
+#include "tapegrad/random.hpp"
+#include "tapegrad/tensor.hpp"
+#include "tapegrad/version.hpp"

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+// Tensor<T>: a cheap handle to an N-d, contiguous, row-major array, plus the fields the tape needs.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/detail/shape.hpp"
+#include "tapegrad/detail/storage.hpp"
+#include "tapegrad/error.hpp"
+#include "tapegrad/grad_mode.hpp"
+
+namespace tapegrad {
+
+template <class T>
+class Tensor;
+
+namespace detail {
+
+struct Node;  // one recorded op, see autograd.hpp
+template <class T>
+struct TensorImpl;
+
+template <class T>
+inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                                     std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::int32_t>;
+
+template <class T>
+constexpr const char* dtype_name() {
+  if constexpr (std::is_same_v<T, float>) return "float32";
+  if constexpr (std::is_same_v<T, double>) return "float64";
+  if constexpr (std::is_same_v<T, std::int64_t>) return "int64";
+  if constexpr (std::is_same_v<T, std::int32_t>) return "int32";
+}
+
+}  // namespace detail
+
+/// An N-d array of T (float, double, int64 or int32) stored contiguously in row-major order.
+///
+/// A Tensor is a handle: copies share the same array and autograd state, like torch::Tensor.
+/// Ops return new tensors; `reshape`, `view` and `detach` share the elements of their source.
+/// Example: `auto x = tapegrad::tensor<float>({1, 2, 3, 4}, {2, 2}, true);`
+template <class T>
+class Tensor {
+  static_assert(detail::is_element_v<T>, "tapegrad::Tensor<T>: T must be float, double, std::int64_t or std::int32_t");
+
+ public:
+  using value_type = T;
+  /// The Eigen view: the last dimension as columns, all the others flattened into rows.
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using MatrixMap = Eigen::Map<Matrix>;
+  using ConstMatrixMap = Eigen::Map<const Matrix>;
+  /// All elements as one column, for coefficient-wise maths.
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using ArrayMap = Eigen::Map<Array>;
+  using ConstArrayMap = Eigen::Map<const Array>;
+
+  /// An undefined tensor (no storage), like a default-constructed torch::Tensor.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<detail::TensorImpl<T>> impl) noexcept : impl_(std::move(impl)) {}
+
+  // ---- shape and elements --------------------------------------------------------------------
+
+  bool defined() const noexcept { return impl_ != nullptr; }
+  const Shape& shape() const;
+  std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
+  std::int64_t numel() const;
+  /// Size of dimension `d`; negative `d` counts from the end.
+  std::int64_t size(std::int64_t d) const;
+
+  /// Read access to the elements. Throws for an undefined or a sparse tensor.
+  const T* data() const;
+  /// Write access. If an op on the tape saved these values, this tensor first gets its own copy,
+  /// so the saved values (and the gradients computed from them) stay as they were.
+  T* data();
+
+  ConstMatrixMap matrix() const;
+  MatrixMap matrix();
+  ConstArrayMap flat() const;
+  ArrayMap flat();
+
+  /// The value of a one-element tensor.
+  T item() const;
+  std::vector<T> to_vector() const;
+  /// Element access with bounds checks; negative indices count from the end.
+  T at(std::initializer_list<std::int64_t> index) const;
+  T& at(std::initializer_list<std::int64_t> index);
+
+  // ---- copies and views ------------------------------------------------------------------------
+
+  /// A copy with its own storage; gradients flow back to this tensor.
+  Tensor clone() const;
+  /// Shares the elements, but is a leaf that does not require grad.
+  Tensor detach() const;
+  /// Copies `src` (broadcast to this shape) into this tensor's elements, in place, unrecorded.
+  Tensor& copy_(const Tensor& src);
+  /// Same elements, new shape; one size may be -1. Shares storage; gradients flow back.
+  Tensor reshape(Shape shape) const;
+  /// Same as reshape: tapegrad tensors are always contiguous, so a view always exists.
+  Tensor view(Shape shape) const { return reshape(std::move(shape)); }
+  /// Matrix transpose of a tensor with at most 2 dims. Unlike PyTorch it returns a copy, not a view.
+  Tensor t() const;
+  /// Swaps two dimensions. Returns a contiguous copy (tapegrad has no strided views).
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  /// Same values as another element type. Float <-> double conversions carry gradients.
+  template <class U>
+  Tensor<U> to() const;
+
+  Tensor& zero_();
+  Tensor& fill_(T value);
+
+  // ---- autograd ---------------------------------------------------------------------------------
+
+  bool requires_grad() const;
+  /// Marks a leaf as one whose gradient backward() should compute. Floating-point tensors only.
+  Tensor& requires_grad_(bool requires = true);
+  /// True for tensors not produced by a recorded op (inputs, parameters, detached tensors).
+  bool is_leaf() const;
+  /// The accumulated gradient (undefined until a backward reaches this tensor). Shares storage.
+  Tensor grad() const;
+  /// The gradient slot itself, to reset or replace it (what optimisers and zero_grad use).
+  Tensor& mutable_grad();
+  /// Backpropagates from this tensor. A tensor with one element needs no `gradient`; any other
+  /// needs one of the same shape. Leaves' gradients accumulate across calls, as in PyTorch.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  /// Asks backward() to keep the gradient of this non-leaf tensor in grad().
+  void retain_grad();
+  bool retains_grad() const;
+  /// Name of the op that produced this tensor ("MulBackward0"), or "" for a leaf.
+  std::string grad_fn_name() const;
+  const std::shared_ptr<detail::Node>& grad_fn() const;
+
+  // ---- row-sparse tensors (what an Embedding with sparse=true puts in grad()) ----------------
+
+  bool is_sparse() const;
+  /// Row numbers of a sparse tensor, shape [nnz].
+  Tensor<std::int64_t> indices() const;
+  /// Rows of a sparse tensor, shape [nnz, ...rest of the shape].
+  Tensor values() const;
+  /// The dense equivalent (rows with the same index are summed). A dense tensor returns itself.
+  Tensor to_dense() const;
+  /// A sparse tensor with sorted, unique row indices (duplicates summed).
+  Tensor coalesce() const;
+  bool is_coalesced() const;
+
+  // ---- identity ---------------------------------------------------------------------------------
+
+  /// True if both handles point at the same tensor.
+  bool is_same(const Tensor& other) const noexcept { return impl_ == other.impl_; }
+  /// True if both tensors read the same elements (one is a copy, view or detach of the other).
+  bool shares_storage(const Tensor& other) const noexcept;
+  /// For tapegrad's own ops and extensions; not part of the stable API.
+  detail::TensorImpl<T>* impl() const noexcept { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl<T>>& impl_ptr() const noexcept { return impl_; }
+
+ private:
+  const detail::TensorImpl<T>& checked() const;
+  detail::TensorImpl<T>& checked();
+  const detail::TensorImpl<T>& dense() const;
+
+  std::shared_ptr<detail::TensorImpl<T>> impl_;
+};
+
+namespace detail {
+
+template <class T>
+struct SparseParts {
+  Tensor<std::int64_t> indices;  // [nnz]: the row of each entry of `values`
+  Tensor<T> values;              // [nnz, shape[1:]...]
+  bool coalesced = false;
+};
+
+// Everything a Tensor handle points at. Views share `storage`, never the impl, so autograd
+// state (grad, grad_fn) belongs to one handle family.
+template <class T>
+struct TensorImpl {
+  std::shared_ptr<Storage<T>> storage;  // null for a sparse tensor
+  Shape shape;
+  std::int64_t numel = 0;
+  std::unique_ptr<SparseParts<T>> sparse;
+
+  bool requires_grad = false;  // set on leaves by requires_grad_()
+  bool retains_grad = false;
+  std::shared_ptr<Node> grad_fn;         // the op that made this tensor (non-leaves)
+  std::weak_ptr<Node> grad_accumulator;  // where this leaf's gradient is summed during backward
+  Tensor<T> grad;
+};
+
+/// A tensor with new, uninitialised storage. `op` names the caller in error messages.
+template <class T>
+Tensor<T> make_tensor(Shape shape, const char* op = "empty") {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->numel = checked_numel(op, shape);
+  impl->storage = std::make_shared<Storage<T>>(BlockRef<T>::allocate(impl->numel));
+  impl->shape = std::move(shape);
+  return Tensor<T>(std::move(impl));
+}
+
+/// A new handle with another shape on the same storage (no autograd state).
+template <class T>
+Tensor<T> make_alias(const Tensor<T>& base, Shape shape) {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->storage = base.impl()->storage;
+  impl->numel = base.numel();
+  impl->shape = std::move(shape);
+  return Tensor<T>(std::move(impl));
+}
+
+template <class T>
+Tensor<T> make_sparse(Shape shape, Tensor<std::int64_t> indices, Tensor<T> values, bool coalesced) {
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->numel = checked_numel("sparse", shape);
+  impl->shape = std::move(shape);
+  impl->sparse = std::make_unique<SparseParts<T>>(SparseParts<T>{std::move(indices), std::move(values), coalesced});
+  return Tensor<T>(std::move(impl));
+}
+
+/// Throws if an in-place op would change a tensor the tape may need, outside NoGradGuard.
+template <class T>
+void check_inplace(const char* op, const Tensor<T>& t) {
+  if (is_grad_enabled() && t.requires_grad())
+    throw AutogradError(cat(op, ": in-place operation on a tensor that requires grad; the tape does not record "
+                                "in-place ops. Use the out-of-place op, or run it under NoGradGuard (as optimisers do)"));
+}
+
+// Offset of a multi-index into a row-major shape, with Python-style negative indices.
+inline std::int64_t element_offset(const Shape& shape, std::initializer_list<std::int64_t> index) {
+  if (index.size() != shape.size())
+    throw IndexError(cat("at: got ", index.size(), " indices for a tensor of shape ", shape_str(shape)));
+  std::int64_t offset = 0;
+  std::size_t d = 0;
+  for (std::int64_t i : index) {
+    const std::int64_t n = shape[d];
+    if (i < -n || i >= n)
+      throw IndexError(cat("at: index ", i, " at position ", d, " is out of range for dimension ", d, " of size ", n,
+                           " (valid range [", -n, ", ", n, "))"));
+    offset = offset * n + (i < 0 ? i + n : i);
+    ++d;
+  }
+  return offset;
+}
+
+}  // namespace detail
+
+// ---- member definitions that need no autograd -----------------------------------------------------
+
+template <class T>
+const detail::TensorImpl<T>& Tensor<T>::checked() const {
+  if (!impl_) throw ValueError("tensor is undefined (default-constructed); create it with a factory such as zeros()");
+  return *impl_;
+}
+
+template <class T>
+detail::TensorImpl<T>& Tensor<T>::checked() {
+  if (!impl_) throw ValueError("tensor is undefined (default-constructed); create it with a factory such as zeros()");
+  return *impl_;
+}
+
+template <class T>
+const detail::TensorImpl<T>& Tensor<T>::dense() const {
+  const auto& impl = checked();
+  if (impl.sparse)
+    throw ValueError(detail::cat("this operation needs a dense tensor, got a sparse one of shape ", detail::shape_str(impl.shape),
+                         "; call to_dense() first"));
+  return impl;
+}
+
+template <class T>
+const Shape& Tensor<T>::shape() const {
+  return checked().shape;
+}
+
+template <class T>
+std::int64_t Tensor<T>::numel() const {
+  return checked().numel;
+}
+
+template <class T>
+std::int64_t Tensor<T>::size(std::int64_t d) const {
+  return shape()[static_cast<std::size_t>(detail::normalize_dim("size", d, dim()))];
+}
+
+template <class T>
+const T* Tensor<T>::data() const {
+  return dense().storage->data();
+}
+
+template <class T>
+T* Tensor<T>::data() {
+  return dense().storage->mutable_data();
+}
+
+template <class T>
+typename Tensor<T>::ConstMatrixMap Tensor<T>::matrix() const {
+  const auto& s = shape();
+  const std::int64_t cols = s.empty() ? 1 : s.back();
+  const std::int64_t rows = cols == 0 ? detail::numel_of(Shape(s.begin(), s.end() - 1)) : numel() / cols;
+  return ConstMatrixMap(data(), rows, cols);
+}
+
+template <class T>
+typename Tensor<T>::MatrixMap Tensor<T>::matrix() {
+  const auto& s = shape();
+  const std::int64_t cols = s.empty() ? 1 : s.back();
+  const std::int64_t rows = cols == 0 ? detail::numel_of(Shape(s.begin(), s.end() - 1)) : numel() / cols;
+  return MatrixMap(data(), rows, cols);
+}
+
+template <class T>
+typename Tensor<T>::ConstArrayMap Tensor<T>::flat() const {
+  return ConstArrayMap(data(), numel());
+}
+
+template <class T>
+typename Tensor<T>::ArrayMap Tensor<T>::flat() {
+  return ArrayMap(data(), numel());
+}
+
+template <class T>
+T Tensor<T>::item() const {
+  if (numel() != 1)
+    throw ValueError(detail::cat("item: a tensor with ", numel(), " elements (shape ", detail::shape_str(shape()),
+                                 ") cannot be converted to a scalar"));
+  return data()[0];
+}
+
+template <class T>
+std::vector<T> Tensor<T>::to_vector() const {
+  const T* p = data();
+  return std::vector<T>(p, p + numel());
+}
+
+template <class T>
+T Tensor<T>::at(std::initializer_list<std::int64_t> index) const {
+  return data()[detail::element_offset(shape(), index)];
+}
+
+template <class T>
+T& Tensor<T>::at(std::initializer_list<std::int64_t> index) {
+  const std::int64_t offset = detail::element_offset(shape(), index);
+  return data()[offset];
+}
+
+template <class T>
+Tensor<T> Tensor<T>::detach() const {
+  if (is_sparse()) return detail::make_sparse(shape(), indices(), values(), is_coalesced());
+  return detail::make_alias(*this, shape());
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::zero_() {
+  detail::check_inplace("zero_", *this);
+  if (numel() > 0) std::memset(static_cast<void*>(data()), 0, static_cast<std::size_t>(numel()) * sizeof(T));
+  return *this;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::fill_(T value) {
+  detail::check_inplace("fill_", *this);
+  std::fill_n(data(), numel(), value);
+  return *this;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
+  detail::check_inplace("copy_", *this);
+  const Shape target = detail::broadcast_shapes("copy_", src.shape(), shape());
+  if (target != shape())
+    throw ShapeError(detail::cat("copy_: source of shape ", detail::shape_str(src.shape()),
+                                 " cannot be broadcast to the destination shape ", detail::shape_str(shape())));
+  const T* s = src.data();
+  T* d = data();
+  if (src.shape() == shape()) {
+    if (s != d) std::memmove(static_cast<void*>(d), s, static_cast<std::size_t>(numel()) * sizeof(T));
+    return *this;
+  }
+  // Broadcast copy: walk the destination, reading the source with zero strides where it is broadcast.
+  const Shape in_strides = detail::broadcast_strides(src.shape(), shape());
+  const std::int64_t n = numel(), nd = dim();
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(nd), 0);
+  std::int64_t offset = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    d[i] = s[offset];
+    for (std::int64_t k = nd - 1; k >= 0; --k) {
+      const auto kk = static_cast<std::size_t>(k);
+      offset += in_strides[kk];
+      if (++idx[kk] < shape()[kk]) break;
+      offset -= in_strides[kk] * idx[kk];
+      idx[kk] = 0;
+    }
+  }
+  return *this;
+}
+
+template <class T>
+bool Tensor<T>::requires_grad() const {
+  const auto& impl = checked();
+  return impl.requires_grad || impl.grad_fn != nullptr;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::requires_grad_(bool requires) {
+  auto& impl = checked();
+  if constexpr (!std::is_floating_point_v<T>) {
+    if (requires)
+      throw ValueError(detail::cat("requires_grad_: only floating-point tensors can require gradients, this one is ",
+                                   detail::dtype_name<T>()));
+  }
+  if (impl.grad_fn) {
+    if (!requires)
+      throw AutogradError(
+          "requires_grad_(false): only leaves can change requires_grad; use detach() to get a tensor without a gradient");
+    return *this;
+  }
+  impl.requires_grad = requires;
+  return *this;
+}
+
+template <class T>
+bool Tensor<T>::is_leaf() const {
+  return checked().grad_fn == nullptr;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::grad() const {
+  return checked().grad;
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::mutable_grad() {
+  return checked().grad;
+}
+
+template <class T>
+bool Tensor<T>::retains_grad() const {
+  return checked().retains_grad;
+}
+
+template <class T>
+const std::shared_ptr<detail::Node>& Tensor<T>::grad_fn() const {
+  return checked().grad_fn;
+}
+
+template <class T>
+bool Tensor<T>::shares_storage(const Tensor& other) const noexcept {
+  return impl_ && other.impl_ && impl_->storage && impl_->storage == other.impl_->storage;
+}
+
+template <class T>
+bool Tensor<T>::is_sparse() const {
+  return checked().sparse != nullptr;
+}
+
+template <class T>
+Tensor<std::int64_t> Tensor<T>::indices() const {
+  if (!is_sparse()) throw ValueError("indices: the tensor is dense; only sparse tensors have indices()");
+  return impl_->sparse->indices;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::values() const {
+  if (!is_sparse()) throw ValueError("values: the tensor is dense; only sparse tensors have values()");
+  return impl_->sparse->values;
+}
+
+template <class T>
+bool Tensor<T>::is_coalesced() const {
+  return is_sparse() && impl_->sparse->coalesced;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::to_dense() const {
+  if (!is_sparse()) return *this;
+  Tensor<T> out = detail::make_tensor<T>(shape());
+  std::fill_n(out.data(), out.numel(), T(0));
+  const std::int64_t rows = shape().empty() ? 1 : shape()[0];
+  const std::int64_t width = rows == 0 ? 0 : numel() / rows;
+  const std::int64_t* idx = impl_->sparse->indices.data();
+  const T* vals = impl_->sparse->values.data();
+  T* dst = out.data();
+  for (std::int64_t k = 0; k < impl_->sparse->indices.numel(); ++k)
+    for (std::int64_t j = 0; j < width; ++j) dst[idx[k] * width + j] += vals[k * width + j];
+  return out;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::coalesce() const {
+  if (!is_sparse()) throw ValueError("coalesce: the tensor is dense; only sparse tensors can be coalesced");
+  if (is_coalesced()) return *this;
+  const auto& parts = *impl_->sparse;
+  const std::int64_t nnz = parts.indices.numel();
+  const std::int64_t width = parts.values.dim() == 0 ? 1 : (nnz == 0 ? 0 : parts.values.numel() / nnz);
+  const std::int64_t* idx = parts.indices.data();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(nnz));
+  for (std::int64_t k = 0; k < nnz; ++k) order[static_cast<std::size_t>(k)] = k;
+  // Stable, so duplicates are summed in the order they were produced (deterministic results).
+  std::stable_sort(order.begin(), order.end(), [idx](std::int64_t a, std::int64_t b) { return idx[a] < idx[b]; });
+  std::int64_t unique = 0;
+  for (std::size_t k = 0; k < order.size(); ++k)
+    if (k == 0 || idx[order[k]] != idx[order[k - 1]]) ++unique;
+  Shape value_shape = parts.values.shape();
+  value_shape[0] = unique;
+  Tensor<std::int64_t> out_idx = detail::make_tensor<std::int64_t>({unique});
+  Tensor<T> out_val = detail::make_tensor<T>(value_shape);
+  std::fill_n(out_val.data(), out_val.numel(), T(0));
+  const T* src = parts.values.data();
+  T* dst = out_val.data();
+  std::int64_t* oi = out_idx.data();
+  std::int64_t row = -1;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    if (k == 0 || idx[order[k]] != idx[order[k - 1]]) oi[++row] = idx[order[k]];
+    for (std::int64_t j = 0; j < width; ++j) dst[row * width + j] += src[order[k] * width + j];
+  }
+  return detail::make_sparse(shape(), std::move(out_idx), std::move(out_val), true);
+}
+
+}  // namespace tapegrad
+
+// The tape: grad_fn nodes, backward(), and the members above that record ops (clone, reshape...).
+#include "tapegrad/autograd.hpp"

@@ -1,0 +1,24 @@
+# Sourced by scripts/test and scripts/demo: installs the Debian packages a build needs, if missing.
+# Usage: ensure_packages pkg...   (runs apt-get as root, or through sudo when available)
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo="sudo"
+    else
+      echo "error: missing packages ${missing[*]}; run as root or install them with apt-get" >&2
+      return 1
+    fi
+  fi
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# What every build needs: a compiler, CMake, Eigen, Catch2 (tests) and pkg-config (consumer tests).
+BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificates)
