@@ -20,6 +20,29 @@ namespace detail {
 
 // ---- graph nodes -----------------------------------------------------------------------------------
 
+struct Node;
+
+/// The input edges of a node; two fit inline, since nearly every op has one or two inputs.
+class Edges {
+ public:
+  Edges() = default;
+  std::size_t size() const noexcept { return size_; }
+  std::shared_ptr<Node>& operator[](std::size_t i) noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
+  const std::shared_ptr<Node>& operator[](std::size_t i) const noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
+  void push_back(std::shared_ptr<Node> e) {
+    if (size_ < 2)
+      inline_[size_] = std::move(e);
+    else
+      more_.push_back(std::move(e));
+    ++size_;
+  }
+
+ private:
+  std::shared_ptr<Node> inline_[2];
+  std::vector<std::shared_ptr<Node>> more_;
+  std::size_t size_ = 0;
+};
+
 /// How many graph nodes are alive in the process: a leak check for tests and for users who want one.
 inline std::atomic<long>& live_node_count() noexcept {
   static std::atomic<long> count{0};
@@ -43,7 +66,7 @@ struct Node {
 
   /// Where each input's gradient goes: its producer's node, a leaf's accumulator, or null when
   /// the input needs no gradient.
-  std::vector<std::shared_ptr<Node>> inputs;
+  Edges inputs;
   bool released = false;
   bool visiting = false;  // scratch mark for the engine's graph walk
 };
@@ -54,8 +77,8 @@ inline Node::~Node() {
   // the inputs that die with this node and free them in a loop, each after taking over its own.
   std::vector<std::shared_ptr<Node>> doomed;
   auto adopt = [&doomed](Node& n) {
-    for (auto& in : n.inputs)
-      if (in && in.use_count() == 1) doomed.push_back(std::move(in));
+    for (std::size_t i = 0; i < n.inputs.size(); ++i)
+      if (n.inputs[i] && n.inputs[i].use_count() == 1) doomed.push_back(std::move(n.inputs[i]));
   };
   adopt(*this);
   while (!doomed.empty()) {
@@ -69,8 +92,8 @@ inline Node::~Node() {
 template <class T>
 bool is_exclusive(const Tensor<T>& t) {
   const auto* impl = t.impl();
-  return t.impl_ptr().use_count() == 1 && impl->storage && impl->storage.use_count() == 1 &&
-         impl->storage->block.use_count() == 1;
+  return t.impl_ptr().use_count() == 1 && impl->storage && impl->storage.aliases() == 1 &&
+         !impl->storage.has_snapshots();
 }
 
 template <class T>
@@ -162,20 +185,24 @@ struct GradNode : Node {
   void clear_received() noexcept override { grad = Tensor<T>(); }
 };
 
-/// The end of the line for a leaf: what it receives is added to the leaf's grad().
+/// The end of the line for a leaf: what it receives is added to the leaf's grad(). The leaf owns
+/// it (one per leaf, reused by every graph); it refers back weakly, since a gradient for a leaf
+/// that no handle can reach any more could never be read.
 template <class T>
 struct AccumulateGrad final : GradNode<T> {
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl<T>> leaf_impl) : leaf(std::move(leaf_impl)) {}
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl<T>>& leaf_impl) : leaf(leaf_impl) {}
 
   const char* name() const noexcept override { return "AccumulateGrad"; }
   void apply() override {}
   void release() noexcept override {}  // saves nothing; the leaf may take part in later graphs
 
   void receive(const Tensor<T>& g) override {
-    if (g.shape() != leaf->shape)
+    const auto impl = leaf.lock();
+    if (!impl) return;
+    if (g.shape() != impl->shape)
       throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
-                              shape_str(leaf->shape), " (a bug in an op's backward)"));
-    Tensor<T>& slot = leaf->grad;
+                              shape_str(impl->shape), " (a bug in an op's backward)"));
+    Tensor<T>& slot = impl->grad;
     if (!slot.defined())
       slot = g.is_sparse() || is_exclusive(g) ? g : copy_of(g);  // steal the buffer when nobody else sees it
     else
@@ -183,7 +210,9 @@ struct AccumulateGrad final : GradNode<T> {
   }
 
   Tensor<T>& dense_buffer(const Shape& shape) override {
-    Tensor<T>& slot = leaf->grad;
+    const auto impl = leaf.lock();
+    if (!impl) return this->scratch = zeros_of<T>(shape);  // the leaf is gone: nobody will read this
+    Tensor<T>& slot = impl->grad;
     if (!slot.defined())
       slot = zeros_of<T>(shape);
     else if (slot.is_sparse())
@@ -191,13 +220,14 @@ struct AccumulateGrad final : GradNode<T> {
     return slot;
   }
 
-  std::shared_ptr<TensorImpl<T>> leaf;
+  std::weak_ptr<TensorImpl<T>> leaf;
+  Tensor<T> scratch;
 };
 
 /// What an op's backward function uses to hand out gradients for its inputs.
 class GradSink {
  public:
-  explicit GradSink(std::vector<std::shared_ptr<Node>>& inputs) noexcept : inputs_(inputs) {}
+  explicit GradSink(Edges& inputs) noexcept : inputs_(inputs) {}
 
   /// False when input i needs no gradient: skip computing it.
   bool wants(std::size_t i) const noexcept { return i < inputs_.size() && inputs_[i] != nullptr; }
@@ -215,14 +245,14 @@ class GradSink {
   }
 
  private:
-  std::vector<std::shared_ptr<Node>>& inputs_;
+  Edges& inputs_;
 };
 
 /// A recorded op whose backward is a function object `fn(const Tensor<T>& grad_out, GradSink&)`.
 /// The function's captures are the values the op saved; release() frees them.
 template <class T, class Fn>
 struct FunctionNode final : GradNode<T> {
-  FunctionNode(const char* op_name, std::vector<std::shared_ptr<Node>> op_inputs, Fn backward)
+  FunctionNode(const char* op_name, Edges op_inputs, Fn backward)
       : name_(op_name), fn_(std::move(backward)) {
     this->inputs = std::move(op_inputs);
   }
@@ -270,29 +300,60 @@ std::shared_ptr<Node> edge(const Tensor<T>& t) {
     if (!t.requires_grad()) return nullptr;
     TensorImpl<T>* impl = t.impl();
     if (impl->grad_fn) return impl->grad_fn;
-    if (auto acc = impl->grad_accumulator.lock()) return acc;
-    auto acc = std::make_shared<AccumulateGrad<T>>(t.impl_ptr());
-    impl->grad_accumulator = acc;
-    return acc;
+    if (!impl->grad_accumulator) impl->grad_accumulator = make_pooled<AccumulateGrad<T>>(t.impl_ptr());
+    return impl->grad_accumulator;
   }
+}
+
+/// The input edges of an op: edges(a, b) for an op on a and b.
+template <class... Ts>
+Edges edges(const Tensor<Ts>&... ts) {
+  Edges e;
+  (e.push_back(edge(ts)), ...);
+  return e;
 }
 
 /// Makes `out` the output of a recorded op named `name` with the given input edges.
 template <class T, class Fn>
-void record(Tensor<T>& out, const char* name, std::vector<std::shared_ptr<Node>> inputs, Fn&& backward) {
+void record(Tensor<T>& out, const char* name, Edges inputs, Fn&& backward) {
   out.impl()->grad_fn =
-      std::make_shared<FunctionNode<T, std::decay_t<Fn>>>(name, std::move(inputs), std::forward<Fn>(backward));
+      make_pooled<FunctionNode<T, std::decay_t<Fn>>>(name, std::move(inputs), std::forward<Fn>(backward));
 }
 
-/// The values of t as they are now, for a backward function. Shares t's elements until someone
-/// writes to t, which then gets its own copy (copy-on-write), so the saved values never change.
+/// Values an op keeps for its backward: a shape and a reference to the elements as they are now.
+/// It shares the elements with the tensor until someone writes to the tensor, which then takes
+/// its own copy (copy-on-write), so saved values never change under the backward that reads them.
 template <class T>
-Tensor<T> save(const Tensor<T>& t) {
-  auto impl = std::make_shared<TensorImpl<T>>();
-  impl->storage = std::make_shared<Storage<T>>(t.impl()->storage->block);
-  impl->shape = t.shape();
-  impl->numel = t.numel();
-  return Tensor<T>(std::move(impl));
+class Saved {
+ public:
+  Saved() = default;
+  explicit Saved(const Tensor<T>& t) : shape_(t.shape()), defined_(true) {
+    t.data();  // throws for a sparse or undefined tensor
+    block_ = t.impl()->storage.snapshot();
+  }
+  bool defined() const noexcept { return defined_; }
+  const T* data() const noexcept { return block_.data(); }
+  const Shape& shape() const noexcept { return shape_; }
+  std::int64_t numel() const noexcept { return numel_of(shape_); }
+  /// A tensor with a copy of the saved elements (for backward formulas written with ops).
+  Tensor<T> tensor() const {
+    auto impl = make_pooled<TensorImpl<T>>();
+    impl->storage = StorageRef<T>::allocate(numel());  // a copy: saved values stay read-only
+    if (numel() > 0) std::memcpy(static_cast<void*>(impl->storage.mutable_data()), data(), static_cast<std::size_t>(numel()) * sizeof(T));
+    impl->shape = shape_;
+    impl->numel = numel();
+    return Tensor<T>(std::move(impl));
+  }
+
+ private:
+  BlockRef<T> block_;
+  Shape shape_;
+  bool defined_ = false;
+};
+
+template <class T>
+Saved<T> save(const Tensor<T>& t) {
+  return Saved<T>(t);
 }
 
 // ---- the engine ----------------------------------------------------------------------------------------
@@ -397,7 +458,7 @@ Tensor<T> Tensor<T>::clone() const {
   if (is_sparse()) return detail::make_sparse(shape(), indices(), values(), is_coalesced());
   Tensor out = detail::copy_of(*this);
   if (detail::should_record(*this))
-    detail::record(out, "CloneBackward0", {detail::edge(*this)},
+    detail::record(out, "CloneBackward0", detail::edges(*this),
                    [](const Tensor& g, detail::GradSink& grads) { grads.add(0, g); });
   return out;
 }
@@ -429,7 +490,7 @@ Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
   dense();
   Tensor out = detail::make_alias(*this, std::move(new_shape));
   if (detail::should_record(*this))
-    detail::record(out, "ViewBackward0", {detail::edge(*this)},
+    detail::record(out, "ViewBackward0", detail::edges(*this),
                    [in_shape = shape()](const Tensor& g, detail::GradSink& grads) {
                      grads.add(0, detail::make_alias(g, in_shape));
                    });
@@ -477,7 +538,7 @@ Tensor<T> Tensor<T>::transpose(std::int64_t dim0, std::int64_t dim1) const {
   if (!perm.empty()) std::swap(perm[d0], perm[d1]);
   Tensor out = detail::permuted_copy(*this, perm);
   if (detail::should_record(*this))
-    detail::record(out, "TransposeBackward0", {detail::edge(*this)},
+    detail::record(out, "TransposeBackward0", detail::edges(*this),
                    [perm](const Tensor& g, detail::GradSink& grads) { grads.add(0, detail::permuted_copy(g, perm)); });
   return out;
 }
@@ -490,13 +551,13 @@ Tensor<T> Tensor<T>::t() const {
   if (dim() < 2) {
     Tensor out = detail::copy_of(*this);
     if (detail::should_record(*this))
-      detail::record(out, "TBackward0", {detail::edge(*this)},
+      detail::record(out, "TBackward0", detail::edges(*this),
                      [](const Tensor& g, detail::GradSink& grads) { grads.add(0, g); });
     return out;
   }
   Tensor out = detail::permuted_copy(*this, {1, 0});
   if (detail::should_record(*this))
-    detail::record(out, "TBackward0", {detail::edge(*this)},
+    detail::record(out, "TBackward0", detail::edges(*this),
                    [](const Tensor& g, detail::GradSink& grads) { grads.add(0, detail::permuted_copy(g, {1, 0})); });
   return out;
 }
@@ -510,7 +571,7 @@ Tensor<U> Tensor<T>::to() const {
   for (std::int64_t i = 0; i < numel(); ++i) d[i] = static_cast<U>(s[i]);
   if constexpr (std::is_floating_point_v<T> && std::is_floating_point_v<U>) {
     if (detail::should_record(*this))
-      detail::record(out, "ToCopyBackward0", {detail::edge(*this)},
+      detail::record(out, "ToCopyBackward0", detail::edges(*this),
                      [](const Tensor<U>& g, detail::GradSink& grads) { grads.add(0, g.template to<T>()); });
   }
   return out;

@@ -6,7 +6,13 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <vector>
+
+// Marks functions that only run on error paths, so the fast paths that call them stay small.
+#if defined(__GNUC__) || defined(__clang__)
+#define TAPEGRAD_COLD __attribute__((cold, noinline))
+#else
+#define TAPEGRAD_COLD
+#endif
 
 namespace tapegrad {
 
@@ -48,16 +54,6 @@ std::string cat(const Args&... args) {
   std::ostringstream os;
   (os << ... << args);
   return os.str();
-}
-
-/// "[2, 3]", the way shapes appear in every message.
-inline std::string shape_str(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
 }
 
 }  // namespace detail

@@ -183,7 +183,9 @@ struct SparseParts {
 // state (grad, grad_fn) belongs to one handle family.
 template <class T>
 struct TensorImpl {
-  std::shared_ptr<Storage<T>> storage;  // null for a sparse tensor
+  TensorImpl() noexcept {}  // user-provided, so make_pooled does not zero the object first
+
+  StorageRef<T> storage;  // empty for a sparse tensor
   Shape shape;
   std::int64_t numel = 0;
   std::unique_ptr<SparseParts<T>> sparse;
@@ -191,24 +193,25 @@ struct TensorImpl {
   bool requires_grad = false;  // set on leaves by requires_grad_()
   bool retains_grad = false;
   std::shared_ptr<Node> grad_fn;         // the op that made this tensor (non-leaves)
-  std::weak_ptr<Node> grad_accumulator;  // where this leaf's gradient is summed during backward
+  std::shared_ptr<Node> grad_accumulator;  // where this leaf's gradient is summed during backward
   Tensor<T> grad;
 };
 
 /// A tensor with new, uninitialised storage. `op` names the caller in error messages.
 template <class T>
-Tensor<T> make_tensor(Shape shape, const char* op = "empty") {
-  auto impl = std::make_shared<TensorImpl<T>>();
-  impl->numel = checked_numel(op, shape);
-  impl->storage = std::make_shared<Storage<T>>(BlockRef<T>::allocate(impl->numel));
-  impl->shape = std::move(shape);
+Tensor<T> make_tensor(const Shape& shape, const char* op = "empty") {
+  const std::int64_t numel = checked_numel(op, shape);
+  auto impl = make_pooled<TensorImpl<T>>();
+  impl->numel = numel;
+  impl->storage = StorageRef<T>::allocate(numel);
+  impl->shape = shape;
   return Tensor<T>(std::move(impl));
 }
 
 /// A new handle with another shape on the same storage (no autograd state).
 template <class T>
 Tensor<T> make_alias(const Tensor<T>& base, Shape shape) {
-  auto impl = std::make_shared<TensorImpl<T>>();
+  auto impl = make_pooled<TensorImpl<T>>();
   impl->storage = base.impl()->storage;
   impl->numel = base.numel();
   impl->shape = std::move(shape);
@@ -217,7 +220,7 @@ Tensor<T> make_alias(const Tensor<T>& base, Shape shape) {
 
 template <class T>
 Tensor<T> make_sparse(Shape shape, Tensor<std::int64_t> indices, Tensor<T> values, bool coalesced) {
-  auto impl = std::make_shared<TensorImpl<T>>();
+  auto impl = make_pooled<TensorImpl<T>>();
   impl->numel = checked_numel("sparse", shape);
   impl->shape = std::move(shape);
   impl->sparse = std::make_unique<SparseParts<T>>(SparseParts<T>{std::move(indices), std::move(values), coalesced});
@@ -253,24 +256,32 @@ inline std::int64_t element_offset(const Shape& shape, std::initializer_list<std
 
 // ---- member definitions that need no autograd -----------------------------------------------------
 
+namespace detail {
+[[noreturn]] TAPEGRAD_COLD inline void throw_undefined() {
+  throw ValueError("tensor is undefined (default-constructed); create it with a factory such as zeros()");
+}
+[[noreturn]] TAPEGRAD_COLD inline void throw_sparse(const Shape& shape) {
+  throw ValueError(cat("this operation needs a dense tensor, got a sparse one of shape ", shape_str(shape),
+                       "; call to_dense() first"));
+}
+}  // namespace detail
+
 template <class T>
 const detail::TensorImpl<T>& Tensor<T>::checked() const {
-  if (!impl_) throw ValueError("tensor is undefined (default-constructed); create it with a factory such as zeros()");
+  if (!impl_) detail::throw_undefined();
   return *impl_;
 }
 
 template <class T>
 detail::TensorImpl<T>& Tensor<T>::checked() {
-  if (!impl_) throw ValueError("tensor is undefined (default-constructed); create it with a factory such as zeros()");
+  if (!impl_) detail::throw_undefined();
   return *impl_;
 }
 
 template <class T>
 const detail::TensorImpl<T>& Tensor<T>::dense() const {
   const auto& impl = checked();
-  if (impl.sparse)
-    throw ValueError(detail::cat("this operation needs a dense tensor, got a sparse one of shape ", detail::shape_str(impl.shape),
-                         "; call to_dense() first"));
+  if (impl.sparse) detail::throw_sparse(impl.shape);
   return impl;
 }
 
@@ -291,12 +302,12 @@ std::int64_t Tensor<T>::size(std::int64_t d) const {
 
 template <class T>
 const T* Tensor<T>::data() const {
-  return dense().storage->data();
+  return dense().storage.data();
 }
 
 template <class T>
 T* Tensor<T>::data() {
-  return dense().storage->mutable_data();
+  return dense().storage.mutable_data();
 }
 
 template <class T>
@@ -422,6 +433,7 @@ Tensor<T>& Tensor<T>::requires_grad_(bool requires) {
     return *this;
   }
   impl.requires_grad = requires;
+  if (!requires) impl.grad_accumulator.reset();
   return *this;
 }
 

@@ -2,28 +2,191 @@
 // Shape arithmetic shared by tensors and ops: element counts, strides, dims, broadcasting.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
 #include <limits>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/error.hpp"
 
 namespace tapegrad {
 
-/// Sizes of a tensor's dimensions, outermost first. `{}` is a 0-d (scalar) tensor.
-using Shape = std::vector<std::int64_t>;
+/// Sizes of a tensor's dimensions, outermost first; `{}` is a 0-d (scalar) tensor.
+///
+/// A vector of int64 that keeps up to 6 sizes inline (no heap allocation), because ops copy
+/// shapes constantly. It converts to and from std::vector<std::int64_t>.
+class Shape {
+ public:
+  using value_type = std::int64_t;
+  using size_type = std::size_t;
+  using iterator = std::int64_t*;
+  using const_iterator = const std::int64_t*;
+  static constexpr size_type kInline = 6;
+
+  Shape() noexcept : inline_{} {}
+  Shape(std::initializer_list<std::int64_t> dims) : inline_{} { assign(dims.begin(), dims.end()); }
+  explicit Shape(size_type n, std::int64_t value = 0) : inline_{} { resize(n, value); }
+  template <class It, class = std::enable_if_t<!std::is_integral_v<It>>>
+  Shape(It first, It last) : inline_{} {
+    assign(first, last);
+  }
+  Shape(const std::vector<std::int64_t>& dims) : inline_{} { assign(dims.begin(), dims.end()); }  // NOLINT: implicit
+  Shape(const Shape& other) : size_(other.size_) {
+    if (other.heap_) {
+      std::fill(inline_, inline_ + kInline, 0);
+      size_ = 0;
+      assign(other.begin(), other.end());
+    } else {
+      std::memcpy(inline_, other.inline_, sizeof inline_);  // fixed size: a few register moves
+    }
+  }
+  Shape(Shape&& other) noexcept : size_(other.size_), capacity_(other.capacity_), heap_(std::move(other.heap_)) {
+    std::memcpy(inline_, other.inline_, sizeof inline_);
+    other.size_ = 0;
+    other.capacity_ = kInline;
+  }
+  Shape& operator=(const Shape& other) {
+    if (this == &other) return *this;
+    if (other.heap_) {
+      assign(other.begin(), other.end());
+    } else {
+      heap_.reset();
+      capacity_ = kInline;
+      std::memcpy(inline_, other.inline_, sizeof inline_);
+      size_ = other.size_;
+    }
+    return *this;
+  }
+  Shape& operator=(Shape&& other) noexcept {
+    if (this == &other) return *this;
+    heap_ = std::move(other.heap_);
+    capacity_ = other.capacity_;
+    std::memcpy(inline_, other.inline_, sizeof inline_);
+    size_ = other.size_;
+    other.size_ = 0;
+    other.capacity_ = kInline;
+    return *this;
+  }
+
+  operator std::vector<std::int64_t>() const { return std::vector<std::int64_t>(begin(), end()); }  // NOLINT
+
+  size_type size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::int64_t* data() noexcept { return heap_ ? heap_.get() : inline_; }
+  const std::int64_t* data() const noexcept { return heap_ ? heap_.get() : inline_; }
+  iterator begin() noexcept { return data(); }
+  iterator end() noexcept { return data() + size_; }
+  const_iterator begin() const noexcept { return data(); }
+  const_iterator end() const noexcept { return data() + size_; }
+  std::int64_t& operator[](size_type i) noexcept { return data()[i]; }
+  std::int64_t operator[](size_type i) const noexcept { return data()[i]; }
+  std::int64_t& front() noexcept { return data()[0]; }
+  std::int64_t front() const noexcept { return data()[0]; }
+  std::int64_t& back() noexcept { return data()[size_ - 1]; }
+  std::int64_t back() const noexcept { return data()[size_ - 1]; }
+
+  void reserve(size_type n) {
+    if (n <= capacity_) return;
+    auto bigger = std::make_unique<std::int64_t[]>(n);
+    std::copy(begin(), end(), bigger.get());
+    heap_ = std::move(bigger);
+    capacity_ = static_cast<std::uint32_t>(n);
+  }
+  void resize(size_type n, std::int64_t value = 0) {
+    reserve(n);
+    for (size_type i = size_; i < n; ++i) data()[i] = value;
+    size_ = static_cast<std::uint32_t>(n);
+  }
+  void clear() noexcept { size_ = 0; }
+  void push_back(std::int64_t v) {
+    if (size_ == capacity_) reserve(2 * capacity_);
+    data()[size_++] = v;
+  }
+  void pop_back() noexcept { --size_; }
+  iterator insert(const_iterator pos, std::int64_t v) {
+    const auto at = static_cast<size_type>(pos - begin());
+    push_back(v);
+    std::rotate(begin() + at, end() - 1, end());
+    return begin() + at;
+  }
+  iterator erase(const_iterator pos) {
+    const auto at = static_cast<size_type>(pos - begin());
+    std::copy(begin() + at + 1, end(), begin() + at);
+    --size_;
+    return begin() + at;
+  }
+
+  friend bool operator==(const Shape& a, const Shape& b) noexcept {
+    if (a.size_ != b.size_) return false;
+    const std::int64_t *x = a.data(), *y = b.data();
+    for (size_type i = 0; i < a.size_; ++i)
+      if (x[i] != y[i]) return false;
+    return true;
+  }
+  friend bool operator!=(const Shape& a, const Shape& b) noexcept { return !(a == b); }
+  friend bool operator==(const Shape& a, const std::vector<std::int64_t>& b) noexcept {
+    return a.size_ == b.size() && std::equal(a.begin(), a.end(), b.begin());
+  }
+  friend bool operator==(const std::vector<std::int64_t>& a, const Shape& b) noexcept { return b == a; }
+  friend bool operator!=(const Shape& a, const std::vector<std::int64_t>& b) noexcept { return !(a == b); }
+  friend bool operator!=(const std::vector<std::int64_t>& a, const Shape& b) noexcept { return !(b == a); }
+
+ private:
+  template <class It>
+  void assign(It first, It last) {
+    const auto n = static_cast<size_type>(std::distance(first, last));
+    if (n > capacity_) reserve(n);
+    std::copy(first, last, data());
+    size_ = static_cast<std::uint32_t>(n);
+  }
+
+  std::uint32_t size_ = 0;
+  std::uint32_t capacity_ = kInline;
+  std::unique_ptr<std::int64_t[]> heap_;
+  std::int64_t inline_[kInline];  // always fully initialised, so it can be copied whole
+};
+
+namespace detail {
+
+/// "[2, 3]", the way shapes appear in every message.
+inline std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+}  // namespace detail
+
+/// Prints a shape as [2, 3].
+inline std::ostream& operator<<(std::ostream& os, const Shape& shape) { return os << detail::shape_str(shape); }
 
 namespace detail {
 
 /// Product of the sizes; throws for a negative size or a product that does not fit in int64.
+[[noreturn]] TAPEGRAD_COLD inline void throw_bad_numel(const char* op, const Shape& shape) {
+  for (std::int64_t s : shape)
+    if (s < 0) throw ValueError(cat(op, ": negative dimension ", s, " in shape ", shape_str(shape)));
+  throw ValueError(cat(op, ": shape ", shape_str(shape), " has more elements than fit in int64"));
+}
+
 inline std::int64_t checked_numel(const char* op, const Shape& shape) {
   std::int64_t n = 1;
+  bool bad = false;
   for (std::int64_t s : shape) {
-    if (s < 0) throw ValueError(cat(op, ": negative dimension ", s, " in shape ", shape_str(shape)));
-    if (s != 0 && n > std::numeric_limits<std::int64_t>::max() / s)
-      throw ValueError(cat(op, ": shape ", shape_str(shape), " has more elements than fit in int64"));
-    n *= s;
+    bad |= s < 0;
+    bad |= __builtin_mul_overflow(n, s, &n);
   }
+  if (bad) throw_bad_numel(op, shape);
   return n;
 }
 

@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Element buffers. A Block is one allocation of elements; a Storage is what aliasing tensors share.
+// Element buffers, and the copy-on-write rule that keeps values saved for backward intact.
+//
+// A Block is one allocation: a 64-byte header, then the elements. Tensors that alias each other
+// (copies of a handle, reshape/view, detach) share a StorageRef to a "home" Block; the home's
+// header says which Block holds their elements now (itself, until the first copy-on-write).
+// Values saved for backward hold a BlockRef to the Block that was current when they were saved.
+// Writing through a StorageRef whose current Block is also held by a saved value first moves the
+// aliases to a private copy, so the saved values never change. See docs/design.md.
 #pragma once
 
 #include <atomic>
@@ -15,7 +22,6 @@
 
 namespace tapegrad::detail {
 
-// A reference-counted header followed by `size` elements, in one allocation.
 template <class T>
 class Block {
  public:
@@ -24,8 +30,7 @@ class Block {
   static Block* create(std::int64_t n) {
     if (n < 0 || static_cast<std::uint64_t>(n) > (std::numeric_limits<std::size_t>::max() - kHeaderBytes) / sizeof(T))
       throw ValueError(cat("cannot allocate ", n, " elements of ", sizeof(T), " bytes"));
-    const std::size_t bytes = kHeaderBytes + static_cast<std::size_t>(n) * sizeof(T);
-    return new (allocate_bytes(bytes)) Block(n);
+    return new (allocate_bytes(bytes_for(n))) Block(n);
   }
 
   T* data() noexcept { return reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(this) + kHeaderBytes); }
@@ -34,29 +39,38 @@ class Block {
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      const std::size_t bytes = kHeaderBytes + static_cast<std::size_t>(size_) * sizeof(T);
+      if (current_ != this) current_->release();
+      const std::size_t bytes = bytes_for(size_);
       this->~Block();
       free_bytes(this, bytes);
     }
   }
-  long use_count() const noexcept { return refs_.load(std::memory_order_acquire); }
+  long refs() const noexcept { return refs_.load(std::memory_order_acquire); }
+
+  // The storage state, used when this Block is the home of a family of aliases.
+  std::atomic<long>& aliases() noexcept { return aliases_; }
+  Block* current() const noexcept { return current_; }
+  void set_current(Block* b) noexcept { current_ = b; }
 
  private:
   explicit Block(std::int64_t n) noexcept : size_(n) {}
-  std::atomic<long> refs_{1};
+  static std::size_t bytes_for(std::int64_t n) noexcept { return kHeaderBytes + static_cast<std::size_t>(n) * sizeof(T); }
+
+  std::atomic<long> refs_{1};     // StorageRefs homed here + BlockRefs to this block (+1 if another home's current)
+  std::atomic<long> aliases_{0};  // how many of refs_ are StorageRefs homed here
   std::int64_t size_;
+  Block* current_ = this;
 };
 
-// An owning, shared pointer to a Block (intrusive, so the count lives in the same allocation).
+/// A reference to one Block's elements as they are: what a saved value holds.
 template <class T>
 class BlockRef {
  public:
   BlockRef() = default;
-  static BlockRef allocate(std::int64_t n) { return BlockRef(Block<T>::create(n)); }
-
-  BlockRef(const BlockRef& other) noexcept : block_(other.block_) {
+  explicit BlockRef(Block<T>* b) noexcept : block_(b) {
     if (block_) block_->retain();
   }
+  BlockRef(const BlockRef& other) noexcept : BlockRef(other.block_) {}
   BlockRef(BlockRef&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
   BlockRef& operator=(BlockRef other) noexcept {
     std::swap(block_, other.block_);
@@ -65,36 +79,74 @@ class BlockRef {
   ~BlockRef() {
     if (block_) block_->release();
   }
-
-  T* data() const noexcept { return block_ ? block_->data() : nullptr; }
-  std::int64_t size() const noexcept { return block_ ? block_->size() : 0; }
-  long use_count() const noexcept { return block_ ? block_->use_count() : 0; }
-
-  BlockRef copy() const {
-    BlockRef out = allocate(size());
-    if (size() > 0) std::memcpy(out.data(), data(), static_cast<std::size_t>(size()) * sizeof(T));
-    return out;
-  }
+  const T* data() const noexcept { return block_ ? block_->data() : nullptr; }
 
  private:
-  explicit BlockRef(Block<T>* block) noexcept : block_(block) {}
   Block<T>* block_ = nullptr;
 };
 
-// What aliasing tensors (copies of a handle, reshape/view, detach) share. Autograd snapshots share
-// the Block instead, so a write through the Storage first takes a private copy of a snapshotted
-// Block: the op that saved the values keeps seeing them (copy-on-write, see docs/design.md).
+/// What aliasing tensors share: a reference to their home Block.
 template <class T>
-struct Storage {
-  BlockRef<T> block;
-
-  explicit Storage(BlockRef<T> b) noexcept : block(std::move(b)) {}
-
-  const T* data() const noexcept { return block.data(); }
-  T* mutable_data() {
-    if (block.use_count() > 1) block = block.copy();
-    return block.data();
+class StorageRef {
+ public:
+  StorageRef() = default;
+  static StorageRef allocate(std::int64_t n) {
+    StorageRef s;
+    s.home_ = Block<T>::create(n);  // refs = 1
+    s.home_->aliases().store(1, std::memory_order_relaxed);
+    return s;
   }
+  StorageRef(const StorageRef& other) noexcept : home_(other.home_) {
+    if (home_) {
+      home_->retain();
+      home_->aliases().fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  StorageRef(StorageRef&& other) noexcept : home_(std::exchange(other.home_, nullptr)) {}
+  StorageRef& operator=(StorageRef other) noexcept {
+    std::swap(home_, other.home_);
+    return *this;
+  }
+  ~StorageRef() {
+    if (home_) {
+      home_->aliases().fetch_sub(1, std::memory_order_relaxed);
+      home_->release();
+    }
+  }
+
+  explicit operator bool() const noexcept { return home_ != nullptr; }
+  bool operator==(const StorageRef& other) const noexcept { return home_ == other.home_; }
+
+  const T* data() const noexcept { return home_->current()->data(); }
+  std::int64_t size() const noexcept { return home_->size(); }
+
+  /// Write access: first moves this family of aliases to a private copy if a saved value also
+  /// holds the current elements.
+  T* mutable_data() const {
+    if (has_snapshots()) {
+      Block<T>* cur = home_->current();
+      Block<T>* copy = Block<T>::create(cur->size());
+      if (cur->size() > 0) std::memcpy(static_cast<void*>(copy->data()), cur->data(), static_cast<std::size_t>(cur->size()) * sizeof(T));
+      home_->set_current(copy);  // the home now holds the copy's only reference
+      if (cur != home_) cur->release();
+    }
+    return home_->current()->data();
+  }
+
+  /// A saved value's reference to the elements as they are now.
+  BlockRef<T> snapshot() const noexcept { return BlockRef<T>(home_->current()); }
+
+  /// True if a saved value holds the current elements.
+  bool has_snapshots() const noexcept {
+    Block<T>* cur = home_->current();
+    const long owners = cur == home_ ? home_->aliases().load(std::memory_order_acquire) : 1;
+    return cur->refs() > owners;
+  }
+  /// How many tensors share this storage.
+  long aliases() const noexcept { return home_ ? home_->aliases().load(std::memory_order_acquire) : 0; }
+
+ private:
+  Block<T>* home_ = nullptr;
 };
 
 }  // namespace tapegrad::detail

@@ -44,10 +44,11 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   }
   if (detail::should_record(a, b)) {
     const char* name = a_vec && b_vec ? "DotBackward0" : (batch.empty() ? (b_vec ? "MvBackward0" : "MmBackward0") : "BmmBackward0");
-    Tensor<T> saved_a = b.requires_grad() ? detail::save(a) : Tensor<T>();
-    Tensor<T> saved_b = a.requires_grad() ? detail::save(b) : Tensor<T>();
-    detail::record(out, name, {detail::edge(a), detail::edge(b)},
-                   [saved_a, saved_b, sa, sb, batch, stride_a, stride_b, n, k, m](const Tensor<T>& g, detail::GradSink& grads) {
+    detail::Saved<T> saved_a = b.requires_grad() ? detail::save(a) : detail::Saved<T>();
+    detail::Saved<T> saved_b = a.requires_grad() ? detail::save(b) : detail::Saved<T>();
+    detail::record(out, name, detail::edges(a, b),
+                   [saved_a = std::move(saved_a), saved_b = std::move(saved_b), sa, sb, batch, stride_a, stride_b, n, k, m](
+                       const Tensor<T>& g, detail::GradSink& grads) {
                      const T* pg = g.data();
                      if (grads.wants(0)) {  // dA = dOut · Bᵀ, summed over broadcast batches
                        Tensor<T> ga = detail::zeros_of<T>(sa);

@@ -20,52 +20,58 @@ struct identity {
 template <class T>
 using scalar_t = typename identity<T>::type;
 
-/// out[i] = f(a[i]).
-template <class T, class F>
-Tensor<T> map(const Tensor<T>& a, F f) {
-  Tensor<T> out = make_tensor<T>(a.shape());
-  const T* x = a.data();
-  T* o = out.data();
-  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i]);
+/// Element type of a Tensor<T> or a Saved<T>.
+template <class A>
+using elem_t = std::remove_cv_t<std::remove_pointer_t<decltype(std::declval<const A&>().data())>>;
+
+/// out[i] = f(a[i]). `a` is a Tensor or Saved (as are the arguments of the helpers below).
+template <class A, class F>
+Tensor<elem_t<A>> map(const A& a, F f) {
+  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  const auto* x = a.data();
+  auto* o = out.data();
+  for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(x[i]);
   return out;
 }
 
-/// out[i] = f(a[i], b[i]) for tensors of the same shape (backward formulas).
-template <class T, class F>
-Tensor<T> map2(const Tensor<T>& a, const Tensor<T>& b, F f) {
-  Tensor<T> out = make_tensor<T>(a.shape());
-  const T* x = a.data();
-  const T* y = b.data();
-  T* o = out.data();
-  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], y[i]);
+/// out[i] = f(a[i], b[i]) for operands of the same shape (backward formulas).
+template <class A, class B, class F>
+Tensor<elem_t<A>> map2(const A& a, const B& b, F f) {
+  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  const auto* x = a.data();
+  const auto* y = b.data();
+  auto* o = out.data();
+  for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(x[i], y[i]);
   return out;
 }
 
-/// out[i] = f(a[i], b[i], c[i]) for tensors of the same shape.
-template <class T, class F>
-Tensor<T> map3(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, F f) {
-  Tensor<T> out = make_tensor<T>(a.shape());
-  const T *x = a.data(), *y = b.data(), *z = c.data();
-  T* o = out.data();
-  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+/// out[i] = f(a[i], b[i], c[i]) for operands of the same shape.
+template <class A, class B, class C, class F>
+Tensor<elem_t<A>> map3(const A& a, const B& b, const C& c, F f) {
+  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  const auto *x = a.data(), *y = b.data();
+  const auto* z = c.data();
+  auto* o = out.data();
+  for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(x[i], y[i], z[i]);
   return out;
 }
 
 /// f over a and b broadcast to a common shape; `op` names the caller in shape errors.
-template <class T, class F>
-Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
-  const T* x = a.data();
-  const T* y = b.data();
+template <class A, class B, class F>
+Tensor<elem_t<A>> broadcast_map(const char* op, const A& a, const B& b, F f) {
+  using T = elem_t<A>;
   if (a.shape() == b.shape()) return map2(a, b, f);
   const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+  const T* x = a.data();
+  const T* y = b.data();
   Tensor<T> out = make_tensor<T>(shape);
   T* o = out.data();
   if (b.numel() == 1 && shape == a.shape()) {
     const T s = y[0];
-    for (std::int64_t i = 0, n = a.numel(); i < n; ++i) o[i] = f(x[i], s);
+    for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(x[i], s);
   } else if (a.numel() == 1 && shape == b.shape()) {
     const T s = x[0];
-    for (std::int64_t i = 0, n = b.numel(); i < n; ++i) o[i] = f(s, y[i]);
+    for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(s, y[i]);
   } else {
     for_each_offset2(shape, broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape),
                      [&](std::int64_t i, std::int64_t ia, std::int64_t ib) { o[i] = f(x[ia], y[ib]); });
@@ -74,12 +80,11 @@ Tensor<T> broadcast_map(const char* op, const Tensor<T>& a, const Tensor<T>& b, 
 }
 
 /// A copy of `t` broadcast to the larger `shape`.
-template <class T>
-Tensor<T> expand_copy(const Tensor<T>& t, const Shape& shape) {
-  if (t.shape() == shape) return t;
-  Tensor<T> out = make_tensor<T>(shape);
-  const T* src = t.data();
-  T* dst = out.data();
+template <class A>
+Tensor<elem_t<A>> expand_copy(const A& t, const Shape& shape) {
+  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(shape);
+  const auto* src = t.data();
+  auto* dst = out.data();
   for_each_offset(shape, broadcast_strides(t.shape(), shape), [&](std::int64_t i, std::int64_t offset) { dst[i] = src[offset]; });
   return out;
 }
@@ -96,9 +101,10 @@ Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
   return out;
 }
 
-/// The element-wise product g * x, summed back to `shape` (the common backward of mul and friends).
-template <class T, class F>
-Tensor<T> broadcast_grad(const Tensor<T>& g, const Tensor<T>& x, const Shape& shape, F f) {
+/// f(g, x) element-wise (x broadcast to g's shape), summed back to `shape`: the common backward
+/// of the binary ops.
+template <class T, class X, class F>
+Tensor<T> broadcast_grad(const Tensor<T>& g, const X& x, const Shape& shape, F f) {
   if (x.shape() == g.shape()) return sum_to(map2(g, x, f), shape);
   return sum_to(broadcast_map("backward", g, x, f), shape);
 }
@@ -110,12 +116,19 @@ Tensor<T> broadcast_grad(const Tensor<T>& g, const Tensor<T>& x, const Shape& sh
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = detail::broadcast_map("add", a, b, [](T x, T y) { return x + y; });
-  if (detail::should_record(a, b))
-    detail::record(out, "AddBackward0", {detail::edge(a), detail::edge(b)},
-                   [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
-                     if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
-                     if (grads.wants(1)) grads.add(1, detail::sum_to(g, sb));
-                   });
+  if (detail::should_record(a, b)) {
+    if (a.shape() == b.shape())  // no broadcasting: both gradients are g itself
+      detail::record(out, "AddBackward0", detail::edges(a, b), [](const Tensor<T>& g, detail::GradSink& grads) {
+        grads.add(0, g);
+        grads.add(1, g);
+      });
+    else
+      detail::record(out, "AddBackward0", detail::edges(a, b),
+                     [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                       if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
+                       if (grads.wants(1)) grads.add(1, detail::sum_to(g, sb));
+                     });
+  }
   return out;
 }
 
@@ -123,7 +136,7 @@ template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = detail::broadcast_map("sub", a, b, [](T x, T y) { return x - y; });
   if (detail::should_record(a, b))
-    detail::record(out, "SubBackward0", {detail::edge(a), detail::edge(b)},
+    detail::record(out, "SubBackward0", detail::edges(a, b),
                    [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
                      if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
                      if (grads.wants(1)) grads.add(1, detail::sum_to(detail::map(g, [](T v) { return -v; }), sb));
@@ -136,10 +149,11 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = detail::broadcast_map("mul", a, b, [](T x, T y) { return x * y; });
   if (detail::should_record(a, b)) {
     // Save only what the wanted gradients need: d/da needs b, d/db needs a.
-    Tensor<T> saved_a = b.requires_grad() ? detail::save(a) : Tensor<T>();
-    Tensor<T> saved_b = a.requires_grad() ? detail::save(b) : Tensor<T>();
-    detail::record(out, "MulBackward0", {detail::edge(a), detail::edge(b)},
-                   [saved_a, saved_b, sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+    detail::Saved<T> saved_a = b.requires_grad() ? detail::save(a) : detail::Saved<T>();
+    detail::Saved<T> saved_b = a.requires_grad() ? detail::save(b) : detail::Saved<T>();
+    detail::record(out, "MulBackward0", detail::edges(a, b),
+                   [saved_a = std::move(saved_a), saved_b = std::move(saved_b), sa = a.shape(), sb = b.shape()](
+                       const Tensor<T>& g, detail::GradSink& grads) {
                      auto times = [](T x, T y) { return x * y; };
                      if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
                      if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
@@ -153,7 +167,7 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = detail::broadcast_map("div", a, b, [](T x, T y) { return x / y; });
   if (detail::should_record(a, b))
     detail::record(
-        out, "DivBackward0", {detail::edge(a), detail::edge(b)},
+        out, "DivBackward0", detail::edges(a, b),
         [sb_saved = detail::save(b), out_saved = detail::save(out), sa = a.shape(), sb = b.shape()](
             const Tensor<T>& g, detail::GradSink& grads) {
           if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, sb_saved, sa, [](T x, T y) { return x / y; }));
@@ -170,7 +184,7 @@ template <class T>
 Tensor<T> neg(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return -x; });
   if (detail::should_record(a))
-    detail::record(out, "NegBackward0", {detail::edge(a)}, [](const Tensor<T>& g, detail::GradSink& grads) {
+    detail::record(out, "NegBackward0", detail::edges(a), [](const Tensor<T>& g, detail::GradSink& grads) {
       grads.add(0, detail::map(g, [](T v) { return -v; }));
     });
   return out;
@@ -271,7 +285,7 @@ template <class T>
 Tensor<T> exp(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::exp(x); });
   if (detail::should_record(a))
-    detail::record(out, "ExpBackward0", {detail::edge(a)},
+    detail::record(out, "ExpBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv; }));
                    });
@@ -282,7 +296,7 @@ template <class T>
 Tensor<T> log(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::log(x); });
   if (detail::should_record(a))
-    detail::record(out, "LogBackward0", {detail::edge(a)},
+    detail::record(out, "LogBackward0", detail::edges(a),
                    [x = detail::save(a)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, x, [](T gv, T xv) { return gv / xv; }));
                    });
@@ -293,7 +307,7 @@ template <class T>
 Tensor<T> sqrt(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::sqrt(x); });
   if (detail::should_record(a))
-    detail::record(out, "SqrtBackward0", {detail::edge(a)},
+    detail::record(out, "SqrtBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv / (2 * yv); }));
                    });
@@ -304,7 +318,7 @@ template <class T>
 Tensor<T> abs(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::abs(x); });
   if (detail::should_record(a))
-    detail::record(out, "AbsBackward0", {detail::edge(a)},
+    detail::record(out, "AbsBackward0", detail::edges(a),
                    [x = detail::save(a)](const Tensor<T>& g, detail::GradSink& grads) {
                      // sign(0) = 0, as in PyTorch
                      grads.add(0, detail::map2(g, x, [](T gv, T xv) { return xv > 0 ? gv : (xv < 0 ? -gv : T(0)); }));
@@ -317,7 +331,7 @@ template <class T>
 Tensor<T> pow(const Tensor<T>& a, detail::scalar_t<T> exponent) {
   Tensor<T> out = detail::map(a, [exponent](T x) { return std::pow(x, exponent); });
   if (detail::should_record(a))
-    detail::record(out, "PowBackward0", {detail::edge(a)},
+    detail::record(out, "PowBackward0", detail::edges(a),
                    [x = detail::save(a), exponent](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, x, [exponent](T gv, T xv) {
                                  return exponent == 0 ? T(0) : gv * exponent * std::pow(xv, exponent - 1);
@@ -331,7 +345,7 @@ template <class T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = detail::broadcast_map("pow", a, b, [](T x, T y) { return std::pow(x, y); });
   if (detail::should_record(a, b))
-    detail::record(out, "PowBackward1", {detail::edge(a), detail::edge(b)},
+    detail::record(out, "PowBackward1", detail::edges(a, b),
                    [xa = detail::save(a), xb = detail::save(b)](const Tensor<T>& g, detail::GradSink& grads) {
                      const Tensor<T> x = detail::expand_copy(xa, g.shape()), e = detail::expand_copy(xb, g.shape());
                      if (grads.wants(0))
@@ -361,7 +375,7 @@ Tensor<T> clamp(const Tensor<T>& a, std::optional<T> min, std::optional<T> max =
   const T hi = max ? *max : std::numeric_limits<T>::infinity();
   Tensor<T> out = detail::map(a, [lo, hi](T x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
   if (detail::should_record(a))
-    detail::record(out, "ClampBackward1", {detail::edge(a)},
+    detail::record(out, "ClampBackward1", detail::edges(a),
                    [x = detail::save(a), lo, hi](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, x, [lo, hi](T gv, T xv) { return xv >= lo && xv <= hi ? gv : T(0); }));
                    });
@@ -372,7 +386,7 @@ template <class T>
 Tensor<T> tanh(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::tanh(x); });
   if (detail::should_record(a))
-    detail::record(out, "TanhBackward0", {detail::edge(a)},
+    detail::record(out, "TanhBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * (1 - yv * yv); }));
                    });
@@ -383,7 +397,7 @@ template <class T>
 Tensor<T> sigmoid(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
   if (detail::should_record(a))
-    detail::record(out, "SigmoidBackward0", {detail::edge(a)},
+    detail::record(out, "SigmoidBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv * (1 - yv); }));
                    });
@@ -394,7 +408,7 @@ template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return x > 0 ? x : (std::isnan(x) ? x : T(0)); });
   if (detail::should_record(a))
-    detail::record(out, "ReluBackward0", {detail::edge(a)},
+    detail::record(out, "ReluBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
                      grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv > 0 ? gv : T(0); }));
                    });

@@ -86,7 +86,7 @@ Tensor<T> sum_or_mean(const char* op, const char* node_name, const Tensor<T>& a,
   if (!keepdim) out = make_alias(out, reduced_shape(a.shape(), rdims, false));
   if constexpr (std::is_floating_point_v<T>) {
     if (should_record(a))
-      record(out, node_name, {edge(a)},
+      record(out, node_name, edges(a),
              [in_shape = a.shape(), keep, scale](const Tensor<T>& g, GradSink& grads) {
                Tensor<T> spread = expand_copy(make_alias(g, keep), in_shape);
                if (scale != 1.0) spread.flat() *= static_cast<T>(scale);
@@ -158,7 +158,7 @@ Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& di
   }
   Tensor<T> result = keepdim ? out : detail::make_alias(out, detail::reduced_shape(a.shape(), rdims, false));
   if (detail::should_record(a))
-    detail::record(result, "NormBackward1", {detail::edge(a)},
+    detail::record(result, "NormBackward1", detail::edges(a),
                    [xs = detail::save(a), n = detail::save(out), strides, p, inf](const Tensor<T>& g, detail::GradSink& grads) {
                      Tensor<T> ga = detail::make_tensor<T>(xs.shape());
                      const T* xv = xs.data();
