@@ -122,7 +122,7 @@ class Tensor {
 
   bool requires_grad() const;
   /// Marks a leaf as one whose gradient backward() should compute. Floating-point tensors only.
-  Tensor& requires_grad_(bool requires = true);
+  Tensor& requires_grad_(bool on = true);
   /// True for tensors not produced by a recorded op (inputs, parameters, detached tensors).
   bool is_leaf() const;
   /// The accumulated gradient (undefined until a backward reaches this tensor). Shares storage.
@@ -419,21 +419,21 @@ bool Tensor<T>::requires_grad() const {
 }
 
 template <class T>
-Tensor<T>& Tensor<T>::requires_grad_(bool requires) {
+Tensor<T>& Tensor<T>::requires_grad_(bool on) {
   auto& impl = checked();
   if constexpr (!std::is_floating_point_v<T>) {
-    if (requires)
+    if (on)
       throw ValueError(detail::cat("requires_grad_: only floating-point tensors can require gradients, this one is ",
                                    detail::dtype_name<T>()));
   }
   if (impl.grad_fn) {
-    if (!requires)
+    if (!on)
       throw AutogradError(
           "requires_grad_(false): only leaves can change requires_grad; use detach() to get a tensor without a gradient");
     return *this;
   }
-  impl.requires_grad = requires;
-  if (!requires) impl.grad_accumulator.reset();
+  impl.requires_grad = on;
+  if (!on) impl.grad_accumulator.reset();
   return *this;
 }
 
