@@ -203,10 +203,16 @@ struct AccumulateGrad final : GradNode<T> {
       throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
                               shape_str(impl->shape), " (a bug in an op's backward)"));
     Tensor<T>& slot = impl->grad;
-    if (!slot.defined())
+    if (!slot.defined()) {
       slot = g.is_sparse() || is_exclusive(g) ? g : copy_of(g);  // steal the buffer when nobody else sees it
-    else
-      accumulate(slot, g, true);  // in place, as PyTorch: handles to grad() see the update
+    } else if (!slot.is_sparse() && !g.is_sparse()) {
+      // The common case, in place as PyTorch does (handles to grad() see the update).
+      T* dst = slot.data();
+      const T* src = g.data();
+      for (std::int64_t i = 0, n = slot.numel(); i < n; ++i) dst[i] += src[i];
+    } else {
+      accumulate(slot, g, true);
+    }
   }
 
   Tensor<T>& dense_buffer(const Shape& shape) override {

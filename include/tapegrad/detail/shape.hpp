@@ -30,7 +30,7 @@ class Shape {
   using const_iterator = const std::int64_t*;
   static constexpr size_type kInline = 6;
 
-  Shape() noexcept : inline_{} {}
+  Shape() noexcept {}  // inline_ may stay uninitialised: it is only ever copied bytewise
   Shape(std::initializer_list<std::int64_t> dims) : inline_{} { assign(dims.begin(), dims.end()); }
   explicit Shape(size_type n, std::int64_t value = 0) : inline_{} { resize(n, value); }
   template <class It, class = std::enable_if_t<!std::is_integral_v<It>>>
@@ -150,7 +150,7 @@ class Shape {
   std::uint32_t size_ = 0;
   std::uint32_t capacity_ = kInline;
   std::unique_ptr<std::int64_t[]> heap_;
-  std::int64_t inline_[kInline];  // always fully initialised, so it can be copied whole
+  std::int64_t inline_[kInline];  // copied whole with memcpy (bytes), read only below size_
 };
 
 namespace detail {

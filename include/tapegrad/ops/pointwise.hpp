@@ -151,13 +151,21 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     // Save only what the wanted gradients need: d/da needs b, d/db needs a.
     detail::Saved<T> saved_a = b.requires_grad() ? detail::save(a) : detail::Saved<T>();
     detail::Saved<T> saved_b = a.requires_grad() ? detail::save(b) : detail::Saved<T>();
-    detail::record(out, "MulBackward0", detail::edges(a, b),
-                   [saved_a = std::move(saved_a), saved_b = std::move(saved_b), sa = a.shape(), sb = b.shape()](
-                       const Tensor<T>& g, detail::GradSink& grads) {
-                     auto times = [](T x, T y) { return x * y; };
-                     if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
-                     if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
-                   });
+    auto times = [](T x, T y) { return x * y; };
+    if (a.shape() == b.shape())
+      detail::record(out, "MulBackward0", detail::edges(a, b),
+                     [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times](const Tensor<T>& g,
+                                                                                        detail::GradSink& grads) {
+                       if (grads.wants(0)) grads.add(0, detail::map2(g, saved_b, times));
+                       if (grads.wants(1)) grads.add(1, detail::map2(g, saved_a, times));
+                     });
+    else
+      detail::record(out, "MulBackward0", detail::edges(a, b),
+                     [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times, sa = a.shape(),
+                      sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                       if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
+                       if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
+                     });
   }
   return out;
 }
