@@ -138,3 +138,26 @@ TEST_CASE("integer tensors cannot require grad") {
   auto i = tg::tensor<std::int64_t>({1, 2});
   CHECK_THROWS_WITH(i.requires_grad_(), "requires_grad_: only floating-point tensors can require gradients, this one is int64");
 }
+
+TEST_CASE("large buffers are cached for reuse, within a limit") {
+  tg::release_cached_memory();
+  const std::size_t bytes = std::size_t(4) << 20;  // 4 MiB of floats: above the 1 MiB threshold
+  const float* first = nullptr;
+  {
+    auto a = tg::zeros<float>({static_cast<std::int64_t>(bytes / sizeof(float))});
+    first = a.data();
+  }
+  CHECK(tg::cached_memory_bytes() >= bytes);
+  {
+    auto b = tg::ones<float>({static_cast<std::int64_t>(bytes / sizeof(float))});
+    CHECK(b.data() == first);  // the same buffer, no fresh pages to fault in
+    CHECK(b.at({0}) == 1.0f);
+    CHECK(tg::cached_memory_bytes() == 0);
+  }
+  CHECK(tg::release_cached_memory() >= bytes);
+  CHECK(tg::cached_memory_bytes() == 0);
+  tg::set_memory_cache_limit(0);
+  { auto c = tg::zeros<float>({static_cast<std::int64_t>(bytes / sizeof(float))}); }
+  CHECK(tg::cached_memory_bytes() == 0);
+  tg::set_memory_cache_limit(std::size_t(4) << 30);
+}
