@@ -366,9 +366,10 @@ Saved<T> save(const Tensor<T>& t) {
 
 /// Every node reachable from root, each before the nodes it sends gradients to. An explicit stack
 /// instead of recursion, so graphs of any depth work.
-inline std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> post_order;
-  std::vector<std::pair<Node*, std::size_t>> stack;
+inline void topological_order(Node* root, std::vector<Node*>& post_order,
+                              std::vector<std::pair<Node*, std::size_t>>& stack) {
+  post_order.clear();
+  stack.clear();
   root->visiting = true;
   stack.emplace_back(root, 0);
   while (!stack.empty()) {
@@ -387,13 +388,33 @@ inline std::vector<Node*> topological_order(Node* root) {
   }
   for (Node* n : post_order) n->visiting = false;
   std::reverse(post_order.begin(), post_order.end());
-  return post_order;
+}
+
+// The engine's working vectors, kept per thread so a backward allocates nothing for them.
+struct BackwardScratch {
+  std::vector<Node*> order;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  bool busy = false;
+};
+
+inline BackwardScratch& backward_scratch() {
+  thread_local BackwardScratch scratch;
+  return scratch;
 }
 
 template <class T>
 void run_backward(const std::shared_ptr<Node>& root, const Tensor<T>& seed, bool retain_graph) {
   NoGradGuard no_grad;  // backward formulas are plain computations, never recorded
-  const std::vector<Node*> order = topological_order(root.get());
+  BackwardScratch& shared = backward_scratch();
+  BackwardScratch local;  // only if a backward runs inside another (never by tapegrad itself)
+  BackwardScratch& scratch = shared.busy ? local : shared;
+  scratch.busy = true;
+  struct Release {
+    BackwardScratch& s;
+    ~Release() { s.busy = false; }
+  } release{scratch};
+  topological_order(root.get(), scratch.order, scratch.stack);
+  const std::vector<Node*>& order = scratch.order;
   for (Node* n : order)
     if (n->released)
       throw AutogradError(cat(
@@ -519,7 +540,7 @@ Tensor<T> permuted_copy(const Tensor<T>& src, const std::vector<std::size_t>& pe
   const T* s = src.data();
   T* d = out.data();
   const std::size_t nd = out_shape.size();
-  std::vector<std::int64_t> idx(nd, 0);
+  Shape idx(nd, 0);
   std::int64_t offset = 0;
   for (std::int64_t i = 0; i < out.numel(); ++i) {
     d[i] = s[offset];

@@ -397,7 +397,7 @@ Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
   // Broadcast copy: walk the destination, reading the source with zero strides where it is broadcast.
   const Shape in_strides = detail::broadcast_strides(src.shape(), shape());
   const std::int64_t n = numel(), nd = dim();
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(nd), 0);
+  Shape idx(static_cast<std::size_t>(nd), 0);
   std::int64_t offset = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     d[i] = s[offset];

@@ -253,7 +253,7 @@ void for_each_offset(const Shape& shape, const Shape& strides, F&& f) {
     return;
   }
   const std::int64_t inner = shape[nd - 1], inner_stride = strides[nd - 1];
-  std::vector<std::int64_t> idx(nd, 0);
+  Shape idx(nd, 0);
   std::int64_t base = 0;
   for (std::int64_t i = 0; i < n; i += inner) {
     for (std::int64_t j = 0; j < inner; ++j) f(i + j, base + j * inner_stride);
@@ -277,7 +277,7 @@ void for_each_offset2(const Shape& shape, const Shape& strides_a, const Shape& s
     return;
   }
   const std::int64_t inner = shape[nd - 1], ia = strides_a[nd - 1], ib = strides_b[nd - 1];
-  std::vector<std::int64_t> idx(nd, 0);
+  Shape idx(nd, 0);
   std::int64_t base_a = 0, base_b = 0;
   for (std::int64_t i = 0; i < n; i += inner) {
     for (std::int64_t j = 0; j < inner; ++j) f(i + j, base_a + j * ia, base_b + j * ib);

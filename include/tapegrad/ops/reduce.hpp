@@ -17,13 +17,13 @@ template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
 /// Normalised, sorted, duplicate-free dims; empty `dims` means all of them.
-inline std::vector<std::size_t> reduce_dims(const char* op, const std::vector<std::int64_t>& dims, std::int64_t ndim) {
-  std::vector<bool> seen(static_cast<std::size_t>(ndim), false);
-  std::vector<std::size_t> out;
+inline Shape reduce_dims(const char* op, const std::vector<std::int64_t>& dims, std::int64_t ndim) {
+  Shape out;
   if (dims.empty()) {
-    for (std::int64_t d = 0; d < ndim; ++d) out.push_back(static_cast<std::size_t>(d));
+    for (std::int64_t d = 0; d < ndim; ++d) out.push_back(d);
     return out;
   }
+  std::vector<bool> seen(static_cast<std::size_t>(ndim), false);
   for (std::int64_t d : dims) {
     const auto k = static_cast<std::size_t>(normalize_dim(op, d, ndim));
     if (ndim == 0) continue;  // a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
@@ -31,16 +31,16 @@ inline std::vector<std::size_t> reduce_dims(const char* op, const std::vector<st
     seen[k] = true;
   }
   for (std::size_t k = 0; k < seen.size(); ++k)
-    if (seen[k]) out.push_back(k);
+    if (seen[k]) out.push_back(static_cast<std::int64_t>(k));
   return out;
 }
 
 /// The shape with reduced dims set to 1 (keepdim) or removed.
-inline Shape reduced_shape(const Shape& shape, const std::vector<std::size_t>& dims, bool keepdim) {
+inline Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim) {
   Shape out;
   std::size_t next = 0;
   for (std::size_t k = 0; k < shape.size(); ++k) {
-    const bool reduced = next < dims.size() && dims[next] == k;
+    const bool reduced = next < dims.size() && dims[next] == static_cast<std::int64_t>(k);
     if (reduced) ++next;
     if (!reduced)
       out.push_back(shape[k]);
@@ -50,22 +50,22 @@ inline Shape reduced_shape(const Shape& shape, const std::vector<std::size_t>& d
   return out;
 }
 
-/// Sum over `dims` with keepdim shape; `scale` multiplies the result (1/count for mean).
+/// Sum over `dims` into a tensor of shape `out_shape` (the keepdim shape, or the same elements
+/// without the reduced dims); `scale` multiplies the result (1/count for mean).
 template <class T>
-Tensor<T> sum_dims(const Tensor<T>& a, const std::vector<std::size_t>& dims, double scale) {
-  const Shape keep = reduced_shape(a.shape(), dims, true);
-  std::vector<acc_t<T>> acc(static_cast<std::size_t>(numel_of(keep)), acc_t<T>(0));
+Tensor<T> sum_dims(const Tensor<T>& a, const Shape& dims, const Shape& keep, const Shape& out_shape, double scale) {
+  Tensor<T> out = make_tensor<T>(out_shape);
+  T* o = out.data();
   const T* x = a.data();
   if (dims.size() == a.shape().size()) {  // everything: one straight loop
     acc_t<T> s = 0;
     for (std::int64_t i = 0, n = a.numel(); i < n; ++i) s += x[i];
-    acc[0] = s;
-  } else {
-    for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
-                    [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+    o[0] = static_cast<T>(s * static_cast<acc_t<T>>(scale));
+    return out;
   }
-  Tensor<T> out = make_tensor<T>(keep);
-  T* o = out.data();
+  std::vector<acc_t<T>> acc(static_cast<std::size_t>(out.numel()), acc_t<T>(0));
+  for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
+                  [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
   for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * static_cast<acc_t<T>>(scale));
   return out;
 }
@@ -75,23 +75,27 @@ template <class T>
 Tensor<T> sum_or_mean(const char* op, const char* node_name, const Tensor<T>& a, const std::vector<std::int64_t>& dims,
                       bool keepdim, bool mean) {
   static_assert(std::is_floating_point_v<T> || std::is_integral_v<T>, "sum: arithmetic types only");
-  const std::vector<std::size_t> rdims = reduce_dims(op, dims, a.dim());
+  const Shape rdims = reduce_dims(op, dims, a.dim());
   std::int64_t count = 1;
-  for (std::size_t k : rdims) count *= a.shape()[k];
+  for (std::int64_t k : rdims) count *= a.shape()[static_cast<std::size_t>(k)];
   if (mean && count == 0 && a.numel() == 0 && std::is_integral_v<T>)
     throw ValueError(cat(op, ": mean of an empty integer tensor is undefined"));
   const double scale = mean ? 1.0 / static_cast<double>(count) : 1.0;
-  Tensor<T> out = sum_dims(a, rdims, scale);
-  const Shape keep = out.shape();
-  if (!keepdim) out = make_alias(out, reduced_shape(a.shape(), rdims, false));
+  const Shape keep = reduced_shape(a.shape(), rdims, true);
+  Tensor<T> out = sum_dims(a, rdims, keep, keepdim ? keep : reduced_shape(a.shape(), rdims, false), scale);
   if constexpr (std::is_floating_point_v<T>) {
     if (should_record(a))
-      record(out, node_name, edges(a),
-             [in_shape = a.shape(), keep, scale](const Tensor<T>& g, GradSink& grads) {
-               Tensor<T> spread = expand_copy(make_alias(g, keep), in_shape);
-               if (scale != 1.0) spread.flat() *= static_cast<T>(scale);
-               grads.add(0, spread);
-             });
+      record(out, node_name, edges(a), [in_shape = a.shape(), keep, scale](const Tensor<T>& g, GradSink& grads) {
+        Tensor<T> spread;
+        if (g.numel() == 1) {  // a full reduction: every input element gets the same gradient
+          spread = make_tensor<T>(in_shape);
+          std::fill_n(spread.data(), spread.numel(), static_cast<T>(g.data()[0] * scale));
+        } else {
+          spread = expand_copy(make_alias(g, keep), in_shape);
+          if (scale != 1.0) spread.flat() *= static_cast<T>(scale);
+        }
+        grads.add(0, spread);
+      });
   }
   return out;
 }
@@ -131,7 +135,7 @@ Tensor<T> mean(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool k
 template <class T>
 Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& dims, bool keepdim = false) {
   static_assert(std::is_floating_point_v<T>, "norm: needs a floating-point tensor");
-  const std::vector<std::size_t> rdims = detail::reduce_dims("norm", dims, a.dim());
+  const Shape rdims = detail::reduce_dims("norm", dims, a.dim());
   const Shape keep = detail::reduced_shape(a.shape(), rdims, true);
   const Shape strides = detail::broadcast_strides(keep, a.shape());
   std::vector<detail::acc_t<T>> acc(static_cast<std::size_t>(detail::numel_of(keep)), 0);
@@ -211,7 +215,7 @@ Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim =
   const std::int64_t outer = detail::numel_of(Shape(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(d)));
   const std::int64_t inner = detail::numel_of(Shape(s.begin() + static_cast<std::ptrdiff_t>(d) + 1, s.end()));
   const std::int64_t len = s[d];
-  const std::vector<std::size_t> rdims{d};
+  const Shape rdims{static_cast<std::int64_t>(d)};
   Tensor<std::int64_t> out = detail::make_tensor<std::int64_t>(detail::reduced_shape(s, rdims, keepdim));
   const T* x = a.data();
   std::int64_t* o = out.data();
