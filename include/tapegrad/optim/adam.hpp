@@ -161,8 +161,7 @@ class AdamFamily : public optim::Optimizer<T> {
       v = v * c.beta2 + (c.one_minus_beta2 * grad) * grad;
       if (vmax_data) {
         Map vmax(vmax_data, n);
-        // torch.maximum: NaN if either side is NaN.
-        vmax = vmax.binaryExpr(v, [](T a, T b) { return a < b || b != b ? b : a; });
+        vmax = (vmax < v || v != v).select(v, vmax);  // torch.maximum: NaN if either side is NaN
         p = p + (c.neg_step_size * m) / (exact_sqrt(vmax) / c.bias_correction2_sqrt + c.eps);
       } else {
         p = p + (c.neg_step_size * m) / (exact_sqrt(v) / c.bias_correction2_sqrt + c.eps);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <cstdint>
 #include <cstring>
@@ -90,15 +91,17 @@ class RowCoalescer {
   std::int64_t count_ = 0, width_ = 0;
 };
 
-/// The square root of every element, correctly rounded, as an Eigen expression. Eigen's float
-/// packet sqrt is a 1-2 bit approximation by default (EIGEN_FAST_MATH), which would put steps an
-/// ulp away from PyTorch's; a double sqrt rounded to float is exact, and still vectorised.
+/// The square root of every element, correctly rounded, as an Eigen expression. Eigen's packet
+/// sqrt is a 1-2 bit approximation under EIGEN_FAST_MATH (its default; float on SSE/AVX, float and
+/// double on AVX-512), which would put steps an ulp away from PyTorch's and turns sqrt(inf) into
+/// NaN. Then std::sqrt is used, element by element; with EIGEN_FAST_MATH=0 Eigen's is exact and vectorised.
 template <class Expr>
 auto exact_sqrt(const Expr& x) {
-  if constexpr (std::is_same_v<typename Expr::Scalar, float>)
-    return x.template cast<double>().sqrt().template cast<float>();
-  else
-    return x.sqrt();
+#if EIGEN_FAST_MATH
+  return x.unaryExpr([](typename Expr::Scalar v) { return std::sqrt(v); });
+#else
+  return x.sqrt();
+#endif
 }
 
 /// Which elements a step visits when the gradient is sparse.
