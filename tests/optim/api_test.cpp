@@ -80,6 +80,8 @@ TEST_CASE("Adam and AdamW reject bad options, naming the option and its value") 
   CHECK_THROWS_WITH(Adam<float>(one_param(), AdamOptions().weight_decay(-0.1)),
                     "Adam: weight_decay must be >= 0, got -0.1");
   CHECK_THROWS_WITH(AdamW<float>(one_param(), AdamWOptions(-1)), "AdamW: lr must be >= 0, got -1");
+  CHECK_THROWS_WITH(AdamW<float>(one_param(), AdamWOptions().eps(-1)), "AdamW: eps must be >= 0, got -1");
+  CHECK_THROWS_WITH(AdamW<float>(one_param(), AdamWOptions().betas({-0.9, 0.9})), "AdamW: betas[0] must be in [0, 1), got -0.9");
   CHECK_THROWS_WITH(AdamW<float>(one_param(), AdamWOptions().betas({0.9, 1.5})), "AdamW: betas[1] must be in [0, 1), got 1.5");
   CHECK_THROWS_WITH(AdamW<float>(one_param(), AdamWOptions().weight_decay(-0.01)),
                     "AdamW: weight_decay must be >= 0, got -0.01");
@@ -104,6 +106,8 @@ TEST_CASE("Adagrad and SparseAdam reject bad options, naming the option and its 
   CHECK_THROWS_WITH(SparseAdam<float>(one_param(), SparseAdamOptions().eps(0)), "SparseAdam: eps must be > 0, got 0");
   CHECK_THROWS_WITH(SparseAdam<float>(one_param(), SparseAdamOptions().betas({-0.5, 0.9})),
                     "SparseAdam: betas[0] must be in [0, 1), got -0.5");
+  CHECK_THROWS_WITH(SparseAdam<float>(one_param(), SparseAdamOptions().betas({0.9, 1.0})),
+                    "SparseAdam: betas[1] must be in [0, 1), got 1");
   SparseAdam<float> sparse(one_param());
   CHECK_THROWS_WITH(sparse.set_lr(0), "SparseAdam: lr must be > 0, got 0");
   Adagrad<float> adagrad(one_param());
@@ -130,7 +134,7 @@ TEST_CASE("optimisers check the parameter list") {
   CHECK(opt.parameters().size() == 1);
   CHECK(opt.parameters()[0].is_same(w));
   CHECK(std::string(opt.name()) == "SGD");
-  CHECK_THROWS_WITH(opt.state(w.detach()), "SGD::state: the tensor is not one of this optimizer's parameters");
+  CHECK_THROWS_WITH(opt.state(w.detach()), "SGD::state: the tensor is not one of this optimiser's parameters");
 }
 
 // ---- gradients: layout refusals and checks, all before anything changes --------------------------------

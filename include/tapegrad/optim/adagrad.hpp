@@ -15,11 +15,17 @@ namespace tapegrad::optim {
 class AdagradOptions {
  public:
   explicit AdagradOptions(double lr = 1e-2) : lr_(lr) {}
+  /// Learning rate (>= 0).
   AdagradOptions& lr(double v) { return lr_ = v, *this; }
+  /// Step t uses lr / (1 + (t - 1) * lr_decay).
   AdagradOptions& lr_decay(double v) { return lr_decay_ = v, *this; }
+  /// L2 penalty (>= 0), added to the gradient as weight_decay * p.
   AdagradOptions& weight_decay(double v) { return weight_decay_ = v, *this; }
+  /// Starting value of every sum of squared gradients (>= 0).
   AdagradOptions& initial_accumulator_value(double v) { return initial_accumulator_value_ = v, *this; }
+  /// Added to the denominator for numerical stability (>= 0).
   AdagradOptions& eps(double v) { return eps_ = v, *this; }
+  // Getters of the same names.
   double lr() const noexcept { return lr_; }
   double lr_decay() const noexcept { return lr_decay_; }
   double weight_decay() const noexcept { return weight_decay_; }
@@ -34,8 +40,8 @@ class AdagradOptions {
 /// Adagrad's state for one parameter: its step count and the running sum of squared gradients.
 template <class T>
 struct AdagradParamState {
-  std::int64_t step = 0;
-  Tensor<T> sum;
+  std::int64_t step = 0;  // steps taken with a gradient
+  Tensor<T> sum;          // running sum of squared gradients
 };
 
 /// Adagrad, PyTorch 1.13's update (t counts this parameter's steps):
@@ -89,6 +95,7 @@ class Adagrad : public Optimizer<T> {
     detail::check_non_negative("Adagrad", "lr", lr);
     options_.lr(lr);
   }
+  /// The options (with the learning rate as set_lr last left it).
   const AdagradOptions& options() const noexcept { return options_; }
 
   /// The state of `param`, one of this optimiser's parameters.

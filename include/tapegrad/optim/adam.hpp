@@ -15,15 +15,20 @@ namespace tapegrad::optim {
 class AdamOptions {
  public:
   explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (>= 0).
   AdamOptions& lr(double v) { return lr_ = v, *this; }
+  /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
   AdamOptions& betas(std::pair<double, double> v) { return betas_ = v, *this; }
+  /// Added to the denominator for numerical stability (>= 0).
   AdamOptions& eps(double v) { return eps_ = v, *this; }
   /// L2 penalty added to the gradient (AdamW decouples it instead).
   AdamOptions& weight_decay(double v) { return weight_decay_ = v, *this; }
+  /// AMSGrad: divide by the largest second moment seen so far.
   AdamOptions& amsgrad(bool v) { return amsgrad_ = v, *this; }
   /// Accept sparse gradients and update only their rows (not exact: rows outside the gradient skip
   /// the moment decay they would get from a zero gradient). Not in PyTorch; see SparseAdam.
   AdamOptions& lazy_sparse(bool v) { return lazy_sparse_ = v, *this; }
+  // Getters of the same names.
   double lr() const noexcept { return lr_; }
   const std::pair<double, double>& betas() const noexcept { return betas_; }
   double eps() const noexcept { return eps_; }
@@ -43,14 +48,19 @@ class AdamOptions {
 class AdamWOptions {
  public:
   explicit AdamWOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (>= 0).
   AdamWOptions& lr(double v) { return lr_ = v, *this; }
+  /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
   AdamWOptions& betas(std::pair<double, double> v) { return betas_ = v, *this; }
+  /// Added to the denominator for numerical stability (>= 0).
   AdamWOptions& eps(double v) { return eps_ = v, *this; }
   /// Decoupled decay: each step first scales the parameter by 1 - lr * weight_decay.
   AdamWOptions& weight_decay(double v) { return weight_decay_ = v, *this; }
+  /// AMSGrad: divide by the largest second moment seen so far.
   AdamWOptions& amsgrad(bool v) { return amsgrad_ = v, *this; }
   /// As AdamOptions::lazy_sparse; the decoupled decay then also applies to the gradient's rows only.
   AdamWOptions& lazy_sparse(bool v) { return lazy_sparse_ = v, *this; }
+  // Getters of the same names.
   double lr() const noexcept { return lr_; }
   const std::pair<double, double>& betas() const noexcept { return betas_; }
   double eps() const noexcept { return eps_; }
@@ -68,9 +78,9 @@ class AdamWOptions {
 /// Adam's and AdamW's state for one parameter (tensors undefined until its first step).
 template <class T>
 struct AdamParamState {
-  std::int64_t step = 0;
-  Tensor<T> exp_avg, exp_avg_sq;
-  Tensor<T> max_exp_avg_sq;  // with amsgrad only
+  std::int64_t step = 0;          // steps taken with a gradient
+  Tensor<T> exp_avg, exp_avg_sq;  // running averages m and v
+  Tensor<T> max_exp_avg_sq;       // the largest v so far (amsgrad only)
 };
 
 }  // namespace tapegrad::optim
@@ -86,6 +96,7 @@ class AdamFamily : public optim::Optimizer<T> {
     check_non_negative(this->name(), "lr", lr);
     options_.lr(lr);
   }
+  /// The options (with the learning rate as set_lr last left it).
   const Options& options() const noexcept { return options_; }
 
   /// The state of `param`, one of this optimiser's parameters.
@@ -168,7 +179,7 @@ class AdamFamily : public optim::Optimizer<T> {
       }
     };
     const bool decay = options_.weight_decay() != 0;
-    if (kDecoupled) {
+    if constexpr (kDecoupled) {
       if (decay) p = p * c.decoupled_decay;
       apply(g);
     } else if (decay) {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -26,17 +26,17 @@ namespace detail {
 template <class T>
 class RowCoalescer {
  public:
-  /// Makes rows()/values() describe `grad` (sparse, already checked) with unique rows.
+  /// Makes rows()/values() describe `grad` (sparse, already checked) with unique rows. They may
+  /// point into `grad`, which must stay alive while they are read.
   void load(const Tensor<T>& grad) {
-    indices_ = grad.indices();
-    values_ = grad.values();
-    const std::int64_t nnz = indices_.numel();
-    const std::int64_t* idx = indices_.data();
+    const std::int64_t nnz = grad.indices().numel();
+    const std::int64_t* idx = grad.indices().data();  // owned by grad, not by the temporary handle
+    const T* src = grad.values().data();
     width_ = row_width(grad.shape());
     if (grad.is_coalesced() && std::is_sorted(idx, idx + nnz, std::less_equal<std::int64_t>())) {
       count_ = nnz;  // already unique and sorted: read the gradient's own buffers
       rows_ptr_ = idx;
-      values_ptr_ = values_.data();
+      values_ptr_ = src;
       return;
     }
     order_.resize(static_cast<std::size_t>(nnz));
@@ -50,7 +50,6 @@ class RowCoalescer {
       if (rows_.empty() || rows_.back() != idx[k]) rows_.push_back(idx[k]);
     count_ = static_cast<std::int64_t>(rows_.size());
     summed_.assign(static_cast<std::size_t>(count_ * width_), T(0));
-    const T* src = values_.data();
     std::int64_t r = -1;
     for (std::size_t k = 0; k < order_.size(); ++k) {
       if (k == 0 || idx[order_[k]] != idx[order_[k - 1]]) ++r;
@@ -66,6 +65,7 @@ class RowCoalescer {
   std::int64_t size() const noexcept { return count_; }
   /// Elements per row.
   std::int64_t width() const noexcept { return width_; }
+  /// The row number of the k-th unique row.
   std::int64_t row(std::int64_t k) const noexcept { return rows_ptr_[k]; }
   /// The summed gradient of the k-th unique row.
   const T* values(std::int64_t k) const noexcept { return values_ptr_ + k * width_; }
@@ -82,8 +82,6 @@ class RowCoalescer {
   }
 
  private:
-  Tensor<std::int64_t> indices_;  // keep the gradient's buffers alive while they are read
-  Tensor<T> values_;
   std::vector<std::int64_t> order_, rows_;
   std::vector<T> summed_, zeros_;
   const std::int64_t* rows_ptr_ = nullptr;
@@ -232,7 +230,7 @@ class Optimizer {
   std::size_t index_of(const Tensor<T>& param, const char* caller) const {
     for (std::size_t i = 0; i < params_.size(); ++i)
       if (params_[i].is_same(param)) return i;
-    throw ValueError(detail::cat(name_, "::", caller, ": the tensor is not one of this optimizer's parameters"));
+    throw ValueError(detail::cat(name_, "::", caller, ": the tensor is not one of this optimiser's parameters"));
   }
 
   /// Checks every gradient before a step changes anything: its shape, and for a sparse one its

@@ -15,11 +15,17 @@ namespace tapegrad::optim {
 class SGDOptions {
  public:
   explicit SGDOptions(double lr) : lr_(lr) {}
+  /// Learning rate (>= 0).
   SGDOptions& lr(double v) { return lr_ = v, *this; }
+  /// Momentum factor (>= 0); 0 means no momentum buffer.
   SGDOptions& momentum(double v) { return momentum_ = v, *this; }
+  /// How much of the gradient the buffer does not take in, from the second step on.
   SGDOptions& dampening(double v) { return dampening_ = v, *this; }
+  /// L2 penalty (>= 0), added to the gradient as weight_decay * p.
   SGDOptions& weight_decay(double v) { return weight_decay_ = v, *this; }
+  /// Nesterov momentum; needs momentum > 0 and dampening = 0.
   SGDOptions& nesterov(bool v) { return nesterov_ = v, *this; }
+  // Getters of the same names.
   double lr() const noexcept { return lr_; }
   double momentum() const noexcept { return momentum_; }
   double dampening() const noexcept { return dampening_; }
@@ -35,7 +41,7 @@ class SGDOptions {
 /// SGD's state for one parameter: the momentum buffer (undefined until a step with momentum).
 template <class T>
 struct SGDParamState {
-  Tensor<T> momentum_buffer;
+  Tensor<T> momentum_buffer;  // velocity b, the shape of the parameter
 };
 
 /// Stochastic gradient descent, PyTorch 1.13's update (per parameter, with d = grad):
@@ -80,6 +86,7 @@ class SGD : public Optimizer<T> {
     detail::check_non_negative("SGD", "lr", lr);
     options_.lr(lr);
   }
+  /// The options (with the learning rate as set_lr last left it).
   const SGDOptions& options() const noexcept { return options_; }
 
   /// The state of `param`, one of this optimiser's parameters.

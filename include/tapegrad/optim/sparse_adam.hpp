@@ -16,9 +16,13 @@ namespace tapegrad::optim {
 class SparseAdamOptions {
  public:
   explicit SparseAdamOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (> 0).
   SparseAdamOptions& lr(double v) { return lr_ = v, *this; }
+  /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
   SparseAdamOptions& betas(std::pair<double, double> v) { return betas_ = v, *this; }
+  /// Added to the denominator for numerical stability (> 0).
   SparseAdamOptions& eps(double v) { return eps_ = v, *this; }
+  // Getters of the same names.
   double lr() const noexcept { return lr_; }
   const std::pair<double, double>& betas() const noexcept { return betas_; }
   double eps() const noexcept { return eps_; }
@@ -32,8 +36,8 @@ class SparseAdamOptions {
 /// SparseAdam's state for one parameter (tensors undefined until its first step).
 template <class T>
 struct SparseAdamParamState {
-  std::int64_t step = 0;
-  Tensor<T> exp_avg, exp_avg_sq;
+  std::int64_t step = 0;           // steps taken with a gradient
+  Tensor<T> exp_avg, exp_avg_sq;  // running averages m and v (rows of past gradients only)
 };
 
 /// PyTorch 1.13's SparseAdam: for each row of the (coalesced) sparse gradient only,
@@ -96,6 +100,7 @@ class SparseAdam : public Optimizer<T> {
     check_lr(lr);
     options_.lr(lr);
   }
+  /// The options (with the learning rate as set_lr last left it).
   const SparseAdamOptions& options() const noexcept { return options_; }
 
   /// The state of `param`, one of this optimiser's parameters.
