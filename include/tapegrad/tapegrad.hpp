@@ -8,6 +8,7 @@
 #include "tapegrad/grad_mode.hpp"
 #include "tapegrad/gradcheck.hpp"
 #include "tapegrad/ops.hpp"
+#include "tapegrad/optim.hpp"
 #include "tapegrad/print.hpp"
 #include "tapegrad/random.hpp"
 #include "tapegrad/tensor.hpp"

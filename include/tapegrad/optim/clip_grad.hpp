@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// clip_grad_norm_: rescales gradients so that their joint norm is at most max_norm, as PyTorch's.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "tapegrad/error.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad::nn::utils {
+
+/// Computes the `norm_type`-norm of all the parameters' gradients together (as if concatenated;
+/// infinity gives the largest absolute value) and, when max_norm / (norm + 1e-6) < 1, multiplies
+/// every gradient by that factor in place. Parameters without a gradient are ignored. Returns the
+/// norm before clipping, rounded to T as PyTorch's result is (0 when no parameter has a gradient).
+///
+/// Sparse gradients count as their to_dense() (duplicate rows summed) and are scaled too; PyTorch
+/// 1.13 computes their norm but leaves them unscaled, and fails on them with an infinite norm_type.
+/// Example: `double norm = tapegrad::nn::utils::clip_grad_norm_(model.parameters(), 1.0);`
+template <class T>
+double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm, double norm_type = 2.0) {
+  static_assert(std::is_floating_point_v<T>, "clip_grad_norm_: gradients are float or double tensors");
+  if (!(max_norm >= 0)) throw ValueError(detail::cat("clip_grad_norm_: max_norm must be >= 0, got ", max_norm));
+  if (!(norm_type > 0))
+    throw ValueError(detail::cat("clip_grad_norm_: norm_type must be > 0 (or infinity), got ", norm_type));
+  const bool inf = std::isinf(norm_type);
+  bool any = false, nan = false;
+  double acc = 0;  // the sum of |x|^p, or for p = inf the largest |x|
+  for (const Tensor<T>& p : parameters) {
+    const Tensor<T> g = p.grad();
+    if (!g.defined()) continue;
+    any = true;
+    const Tensor<T> values = g.is_sparse() ? g.coalesce().values() : g;
+    const T* x = values.data();
+    for (std::int64_t i = 0; i < values.numel(); ++i) {
+      const double a = std::abs(static_cast<double>(x[i]));
+      if (std::isnan(a))
+        nan = true;  // std::max would drop it; PyTorch's norm is NaN
+      else if (inf)
+        acc = std::max(acc, a);
+      else if (norm_type == 2)
+        acc += a * a;
+      else if (norm_type == 1)
+        acc += a;
+      else
+        acc += std::pow(a, norm_type);
+    }
+  }
+  if (!any) return 0;
+  double total = acc;
+  if (nan)
+    total = NAN;
+  else if (norm_type == 2)
+    total = std::sqrt(acc);
+  else if (!inf && norm_type != 1)
+    total = std::pow(acc, 1 / norm_type);
+  const T total_t = static_cast<T>(total);
+  // PyTorch's arithmetic: the norm is a T tensor, and 1e-6 and max_norm are rounded to T.
+  const T coef = static_cast<T>(max_norm) / (total_t + static_cast<T>(1e-6));
+  if (coef < T(1)) {
+    for (const Tensor<T>& p : parameters) {
+      const Tensor<T> g = p.grad();
+      if (!g.defined()) continue;
+      Tensor<T> values = g.is_sparse() ? g.values() : g;
+      values.flat() *= coef;
+    }
+  }
+  return static_cast<double>(total_t);
+}
+
+/// clip_grad_norm_ for a single parameter.
+template <class T>
+double clip_grad_norm_(const Tensor<T>& parameter, double max_norm, double norm_type = 2.0) {
+  return clip_grad_norm_(std::vector<Tensor<T>>{parameter}, max_norm, norm_type);
+}
+
+}  // namespace tapegrad::nn::utils

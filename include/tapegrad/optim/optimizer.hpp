@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+// Optimizer<T>: the parameters an optimiser updates, zero_grad(), and the checks every step shares.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/error.hpp"
+#include "tapegrad/grad_mode.hpp"
+#include "tapegrad/tensor.hpp"
+
+namespace tapegrad {
+namespace detail {
+
+/// The rows of a row-sparse gradient with duplicate rows summed, in ascending order. The maths of
+/// Adagrad and Adam is not linear in the gradient, so each row must be seen once. The buffers are
+/// kept between steps, so coalescing allocates nothing once they are big enough.
+template <class T>
+class RowCoalescer {
+ public:
+  /// Makes rows()/values() describe `grad` (sparse, already checked) with unique rows. They may
+  /// point into `grad`, which must stay alive while they are read.
+  void load(const Tensor<T>& grad) {
+    const std::int64_t nnz = grad.indices().numel();
+    const std::int64_t* idx = grad.indices().data();  // owned by grad, not by the temporary handle
+    const T* src = grad.values().data();
+    width_ = row_width(grad.shape());
+    if (grad.is_coalesced() && std::is_sorted(idx, idx + nnz, std::less_equal<std::int64_t>())) {
+      count_ = nnz;  // already unique and sorted: read the gradient's own buffers
+      rows_ptr_ = idx;
+      values_ptr_ = src;
+      return;
+    }
+    order_.resize(static_cast<std::size_t>(nnz));
+    for (std::int64_t k = 0; k < nnz; ++k) order_[static_cast<std::size_t>(k)] = k;
+    // Ties broken by position, so duplicates are summed in the order they were produced, exactly
+    // as to_dense() sums them (std::stable_sort would allocate a buffer on every call).
+    std::sort(order_.begin(), order_.end(),
+              [idx](std::int64_t a, std::int64_t b) { return idx[a] < idx[b] || (idx[a] == idx[b] && a < b); });
+    rows_.clear();
+    for (std::int64_t k : order_)
+      if (rows_.empty() || rows_.back() != idx[k]) rows_.push_back(idx[k]);
+    count_ = static_cast<std::int64_t>(rows_.size());
+    summed_.assign(static_cast<std::size_t>(count_ * width_), T(0));
+    std::int64_t r = -1;
+    for (std::size_t k = 0; k < order_.size(); ++k) {
+      if (k == 0 || idx[order_[k]] != idx[order_[k - 1]]) ++r;
+      T* dst = summed_.data() + r * width_;
+      const T* row = src + order_[k] * width_;
+      for (std::int64_t j = 0; j < width_; ++j) dst[j] += row[j];
+    }
+    rows_ptr_ = rows_.data();
+    values_ptr_ = summed_.data();
+  }
+
+  /// Number of unique rows.
+  std::int64_t size() const noexcept { return count_; }
+  /// Elements per row.
+  std::int64_t width() const noexcept { return width_; }
+  /// The row number of the k-th unique row.
+  std::int64_t row(std::int64_t k) const noexcept { return rows_ptr_[k]; }
+  /// The summed gradient of the k-th unique row.
+  const T* values(std::int64_t k) const noexcept { return values_ptr_ + k * width_; }
+  /// A row of zeros, the gradient of every row the sparse gradient leaves out.
+  const T* zero_row() {
+    if (static_cast<std::int64_t>(zeros_.size()) < width_) zeros_.assign(static_cast<std::size_t>(width_), T(0));
+    return zeros_.data();
+  }
+
+  /// Elements per row of a tensor of `shape` (its first dimension counts the rows).
+  static std::int64_t row_width(const Shape& shape) {
+    const std::int64_t rows = shape.empty() ? 1 : shape[0];
+    return rows == 0 ? 0 : numel_of(shape) / rows;
+  }
+
+ private:
+  std::vector<std::int64_t> order_, rows_;
+  std::vector<T> summed_, zeros_;
+  const std::int64_t* rows_ptr_ = nullptr;
+  const T* values_ptr_ = nullptr;
+  std::int64_t count_ = 0, width_ = 0;
+};
+
+/// The square root of every element, correctly rounded, as an Eigen expression. Eigen's packet
+/// sqrt is a 1-2 bit approximation under EIGEN_FAST_MATH (its default; float on SSE/AVX, float and
+/// double on AVX-512), which would put steps an ulp away from PyTorch's and turns sqrt(inf) into
+/// NaN. Then std::sqrt is used, element by element; with EIGEN_FAST_MATH=0 Eigen's is exact and vectorised.
+template <class Expr>
+auto exact_sqrt(const Expr& x) {
+#if EIGEN_FAST_MATH
+  return x.unaryExpr([](typename Expr::Scalar v) { return std::sqrt(v); });
+#else
+  return x.sqrt();
+#endif
+}
+
+/// Which elements a step visits when the gradient is sparse.
+enum class SparseUpdate {
+  touched_rows,  // only the gradient's rows: O(nnz * D); exact when untouched rows would not move
+  all_rows       // every row, a zero gradient for the others: exact, O(rows * D)
+};
+
+/// Elements per call of an update kernel on a dense gradient: small enough that the kernel's few
+/// passes over its arrays stay in L1, large enough that the call overhead does not matter.
+inline constexpr std::int64_t kUpdateChunk = 2048;
+
+/// Calls `kernel(offset, n, g)` over pieces of a parameter: `g` points at the gradient of elements
+/// [offset, offset + n). A dense gradient is cut into chunks; a sparse one is visited row by row.
+template <class T, class Kernel>
+void for_each_update(const Tensor<T>& grad, RowCoalescer<T>& rows, SparseUpdate mode, Kernel&& kernel) {
+  if (!grad.is_sparse()) {
+    const T* g = grad.data();
+    const std::int64_t n = grad.numel();
+    for (std::int64_t off = 0; off < n; off += kUpdateChunk) kernel(off, std::min(kUpdateChunk, n - off), g + off);
+    return;
+  }
+  rows.load(grad);
+  const std::int64_t width = rows.width();
+  if (mode == SparseUpdate::touched_rows) {
+    for (std::int64_t k = 0; k < rows.size(); ++k) kernel(rows.row(k) * width, width, rows.values(k));
+    return;
+  }
+  const T* zero = rows.zero_row();
+  const std::int64_t n_rows = grad.shape()[0];
+  std::int64_t k = 0;
+  for (std::int64_t r = 0; r < n_rows; ++r) {
+    const bool touched = k < rows.size() && rows.row(k) == r;
+    kernel(r * width, width, touched ? rows.values(k++) : zero);
+  }
+}
+
+/// Throws a ValueError naming `opt`, `option`, its value and the condition it fails.
+TAPEGRAD_COLD inline void throw_bad_option(const char* opt, const char* option, double value, const char* must) {
+  throw ValueError(cat(opt, ": ", option, " must be ", must, ", got ", value));
+}
+
+/// Checks `value >= 0` (NaN fails too).
+inline void check_non_negative(const char* opt, const char* option, double value) {
+  if (!(value >= 0)) throw_bad_option(opt, option, value, ">= 0");
+}
+
+/// Checks a pair of betas: each in [0, 1).
+inline void check_betas(const char* opt, const std::pair<double, double>& betas) {
+  if (!(betas.first >= 0 && betas.first < 1)) throw_bad_option(opt, "betas[0]", betas.first, "in [0, 1)");
+  if (!(betas.second >= 0 && betas.second < 1)) throw_bad_option(opt, "betas[1]", betas.second, "in [0, 1)");
+}
+
+}  // namespace detail
+
+namespace optim {
+
+/// What every optimiser shares: its parameters (tensor handles, so per-parameter state follows the
+/// parameter even when copy-on-write moves its elements), zero_grad() and the learning rate.
+///
+/// A step runs under NoGradGuard, checks every gradient before it changes any parameter or state,
+/// skips parameters without a gradient (as PyTorch) and writes the parameters in place.
+template <class T>
+class Optimizer {
+  static_assert(std::is_floating_point_v<T>, "tapegrad::optim::Optimizer<T>: T must be float or double");
+
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;  // a copy would share state buffers with the original
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// Updates every parameter that has a gradient.
+  virtual void step() = 0;
+
+  /// Resets the gradients. By default (PyTorch 1.13's) dense gradients are filled with zeros in place,
+  /// so handles to them see zeros and nothing is allocated; a sparse gradient becomes an empty sparse
+  /// tensor. With `set_to_none` the gradients are dropped (undefined), and the next step skips them.
+  void zero_grad(bool set_to_none = false) {
+    for (Tensor<T>& p : params_) {
+      Tensor<T>& g = p.mutable_grad();
+      if (!g.defined()) continue;
+      if (set_to_none) {
+        g = Tensor<T>();
+      } else if (g.is_sparse()) {
+        Shape value_shape = g.shape();
+        value_shape[0] = 0;
+        g = detail::make_sparse(g.shape(), detail::make_tensor<std::int64_t>({0}), detail::make_tensor<T>(value_shape), true);
+      } else {
+        if (g.requires_grad()) g = g.detach();  // as PyTorch: the zeroed gradient is not part of any graph
+        if (g.numel() > 0) std::memset(static_cast<void*>(g.data()), 0, static_cast<std::size_t>(g.numel()) * sizeof(T));
+      }
+    }
+  }
+
+  /// The learning rate.
+  virtual double lr() const noexcept = 0;
+  /// Changes the learning rate (what schedulers call); checked like the constructor's.
+  virtual void set_lr(double lr) = 0;
+
+  /// The parameters, in the order given to the constructor.
+  const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
+
+  /// The optimiser's name, as it starts error messages ("SGD").
+  const char* name() const noexcept { return name_; }
+
+ protected:
+  /// Checks the parameters: at least one, each a defined, dense leaf, none sharing elements with another.
+  Optimizer(const char* name, std::vector<Tensor<T>> params) : params_(std::move(params)), name_(name) {
+    if (params_.empty()) throw ValueError(detail::cat(name_, ": got an empty parameter list"));
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const Tensor<T>& p = params_[i];
+      if (!p.defined()) throw ValueError(detail::cat(name_, ": parameter ", i, " is undefined"));
+      if (p.is_sparse())
+        throw ValueError(detail::cat(name_, ": parameter ", i, " is a sparse tensor; parameters must be dense"));
+      if (!p.is_leaf())
+        throw ValueError(detail::cat(name_, ": parameter ", i, " is not a leaf (it was computed by ", p.grad_fn_name(),
+                                     "); an optimiser updates leaves such as module parameters"));
+      for (std::size_t j = 0; j < i; ++j)
+        if (p.shares_storage(params_[j]))
+          throw ValueError(detail::cat(name_, ": parameters ", j, " and ", i,
+                                       " share the same elements; pass each parameter once"));
+    }
+  }
+  Optimizer(Optimizer&&) noexcept = default;
+  Optimizer& operator=(Optimizer&&) noexcept = default;
+
+  /// Position of `param` among the parameters (the same tensor, not just equal values).
+  std::size_t index_of(const Tensor<T>& param, const char* caller) const {
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      if (params_[i].is_same(param)) return i;
+    throw ValueError(detail::cat(name_, "::", caller, ": the tensor is not one of this optimiser's parameters"));
+  }
+
+  /// Checks every gradient before a step changes anything: its shape, and for a sparse one its
+  /// layout and row indices. `accept(i, grad)` throws if the optimiser refuses that layout.
+  template <class Accept>
+  void check_gradients(Accept&& accept) const {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const Tensor<T>& p = params_[i];
+      const Tensor<T> g = p.grad();
+      if (!g.defined()) continue;
+      if (g.shape() != p.shape())
+        throw ShapeError(detail::cat(name_, "::step: the gradient of parameter ", i, " has shape ",
+                                     detail::shape_str(g.shape()), ", but the parameter has shape ",
+                                     detail::shape_str(p.shape())));
+      accept(i, g);
+      if (g.is_sparse()) check_sparse(i, g);
+    }
+  }
+
+  std::vector<Tensor<T>> params_;
+  detail::RowCoalescer<T> rows_;  // scratch for sparse gradients, reused across steps
+
+ private:
+  void check_sparse(std::size_t i, const Tensor<T>& g) const {
+    if (g.dim() == 0)
+      throw ShapeError(detail::cat(name_, "::step: parameter ", i, " is 0-d and cannot have a sparse gradient"));
+    const Tensor<std::int64_t> idx = g.indices();
+    const Tensor<T> values = g.values();
+    const std::int64_t nnz = idx.numel();
+    Shape expected = g.shape();
+    expected[0] = nnz;
+    if (idx.dim() != 1 || values.shape() != expected)
+      throw ShapeError(detail::cat(name_, "::step: the sparse gradient of parameter ", i, " has indices of shape ",
+                                   detail::shape_str(idx.shape()), " and values of shape ",
+                                   detail::shape_str(values.shape()), "; expected [", nnz, "] and ",
+                                   detail::shape_str(expected)));
+    const std::int64_t rows = g.shape()[0];
+    const std::int64_t* r = idx.data();
+    for (std::int64_t k = 0; k < nnz; ++k)
+      if (r[k] < 0 || r[k] >= rows)
+        throw IndexError(detail::cat(name_, "::step: the sparse gradient of parameter ", i, " has row index ", r[k],
+                                     " at position ", k, ", out of range [0, ", rows, ")"));
+  }
+
+  const char* name_;
+};
+
+}  // namespace optim
+}  // namespace tapegrad

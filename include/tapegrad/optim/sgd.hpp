@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// SGD with momentum, dampening, Nesterov momentum and weight decay, as torch.optim.SGD in PyTorch 1.13.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+/// SGD's options: the learning rate is required, the others default to PyTorch's (all 0, no Nesterov).
+/// Example: `SGDOptions(0.1).momentum(0.9).weight_decay(1e-4)`
+class SGDOptions {
+ public:
+  explicit SGDOptions(double lr) : lr_(lr) {}
+  /// Learning rate (>= 0).
+  SGDOptions& lr(double v) { return lr_ = v, *this; }
+  /// Momentum factor (>= 0); 0 means no momentum buffer.
+  SGDOptions& momentum(double v) { return momentum_ = v, *this; }
+  /// How much of the gradient the buffer does not take in, from the second step on.
+  SGDOptions& dampening(double v) { return dampening_ = v, *this; }
+  /// L2 penalty (>= 0), added to the gradient as weight_decay * p.
+  SGDOptions& weight_decay(double v) { return weight_decay_ = v, *this; }
+  /// Nesterov momentum; needs momentum > 0 and dampening = 0.
+  SGDOptions& nesterov(bool v) { return nesterov_ = v, *this; }
+  // Getters of the same names.
+  double lr() const noexcept { return lr_; }
+  double momentum() const noexcept { return momentum_; }
+  double dampening() const noexcept { return dampening_; }
+  double weight_decay() const noexcept { return weight_decay_; }
+  bool nesterov() const noexcept { return nesterov_; }
+
+ private:
+  double lr_;
+  double momentum_ = 0, dampening_ = 0, weight_decay_ = 0;
+  bool nesterov_ = false;
+};
+
+/// SGD's state for one parameter: the momentum buffer (undefined until a step with momentum).
+template <class T>
+struct SGDParamState {
+  Tensor<T> momentum_buffer;  // velocity b, the shape of the parameter
+};
+
+/// Stochastic gradient descent, PyTorch 1.13's update (per parameter, with d = grad):
+/// d += weight_decay * p; b = d on the first step, else b = momentum * b + (1 - dampening) * d;
+/// d = nesterov ? d + momentum * b : b; p -= lr * d.
+///
+/// Sparse gradients are exact (the same numbers as their to_dense()). Without momentum and weight
+/// decay a step only touches the gradient's rows, O(nnz * D); with either of them every row moves
+/// (the buffer decays, the decay pulls every row), so the step visits every row, O(rows * D), but
+/// still never builds a dense gradient. PyTorch refuses weight decay with sparse gradients.
+/// Example: `SGD<float> opt(model.parameters(), SGDOptions(0.1).momentum(0.9));`
+template <class T>
+class SGD : public Optimizer<T> {
+ public:
+  SGD(std::vector<Tensor<T>> params, SGDOptions options) : Optimizer<T>("SGD", std::move(params)), options_(options) {
+    check(options_);
+    state_.resize(this->params_.size());
+  }
+
+  void step() override {
+    NoGradGuard no_grad;
+    this->check_gradients([](std::size_t, const Tensor<T>&) {});
+    const bool momentum = options_.momentum() != 0, decay = options_.weight_decay() != 0;
+    const auto mode = momentum || decay ? detail::SparseUpdate::all_rows : detail::SparseUpdate::touched_rows;
+    for (std::size_t i = 0; i < this->params_.size(); ++i) {
+      Tensor<T>& param = this->params_[i];
+      const Tensor<T> grad = param.grad();
+      if (!grad.defined()) continue;
+      Tensor<T>& buffer = state_[i].momentum_buffer;
+      const bool first = momentum && !buffer.defined();
+      if (first) buffer = detail::zeros_of<T>(param.shape());
+      T* p = param.data();
+      T* b = momentum ? buffer.data() : nullptr;
+      detail::for_each_update(grad, this->rows_, mode, [&](std::int64_t off, std::int64_t n, const T* g) {
+        update(p + off, b ? b + off : nullptr, g, n, first);
+      });
+    }
+  }
+
+  double lr() const noexcept override { return options_.lr(); }
+  void set_lr(double lr) override {
+    detail::check_non_negative("SGD", "lr", lr);
+    options_.lr(lr);
+  }
+  /// The options (with the learning rate as set_lr last left it).
+  const SGDOptions& options() const noexcept { return options_; }
+
+  /// The state of `param`, one of this optimiser's parameters.
+  const SGDParamState<T>& state(const Tensor<T>& param) const { return state_[this->index_of(param, "state")]; }
+
+ private:
+  static void check(const SGDOptions& o) {
+    detail::check_non_negative("SGD", "lr", o.lr());
+    detail::check_non_negative("SGD", "momentum", o.momentum());
+    detail::check_non_negative("SGD", "weight_decay", o.weight_decay());
+    if (o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0))
+      throw ValueError(detail::cat("SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum ",
+                                   o.momentum(), " and dampening ", o.dampening()));
+  }
+
+  // One piece of the update. Each line is one of PyTorch's tensor ops, rounded the same way.
+  void update(T* p_data, T* b_data, const T* g_data, std::int64_t n, bool first) const {
+    using Map = typename Tensor<T>::ArrayMap;
+    using ConstMap = typename Tensor<T>::ConstArrayMap;
+    Map p(p_data, n);
+    const ConstMap g(g_data, n);
+    const T neg_lr = T(-options_.lr()), decay = T(options_.weight_decay()), mom = T(options_.momentum());
+    const T keep = T(1 - options_.dampening());
+    auto apply = [&](const auto& d) {
+      if (!b_data) {
+        p = p + neg_lr * d;
+        return;
+      }
+      Map b(b_data, n);
+      if (first)
+        b = d;
+      else
+        b = b * mom + keep * d;
+      if (options_.nesterov())
+        p = p + neg_lr * (d + mom * b);
+      else
+        p = p + neg_lr * b;
+    };
+    if (options_.weight_decay() != 0)
+      apply(g + decay * p);
+    else
+      apply(g);
+  }
+
+  SGDOptions options_;
+  std::vector<SGDParamState<T>> state_;
+};
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// SparseAdam: Adam for sparse gradients that updates only their rows, as torch.optim.SparseAdam in 1.13.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+/// SparseAdam's options, with PyTorch's defaults (there is no weight decay).
+/// Example: `SparseAdamOptions(1e-3).betas({0.9, 0.999})`
+class SparseAdamOptions {
+ public:
+  explicit SparseAdamOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (> 0).
+  SparseAdamOptions& lr(double v) { return lr_ = v, *this; }
+  /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
+  SparseAdamOptions& betas(std::pair<double, double> v) { return betas_ = v, *this; }
+  /// Added to the denominator for numerical stability (> 0).
+  SparseAdamOptions& eps(double v) { return eps_ = v, *this; }
+  // Getters of the same names.
+  double lr() const noexcept { return lr_; }
+  const std::pair<double, double>& betas() const noexcept { return betas_; }
+  double eps() const noexcept { return eps_; }
+
+ private:
+  double lr_;
+  std::pair<double, double> betas_{0.9, 0.999};
+  double eps_ = 1e-8;
+};
+
+/// SparseAdam's state for one parameter (tensors undefined until its first step).
+template <class T>
+struct SparseAdamParamState {
+  std::int64_t step = 0;           // steps taken with a gradient
+  Tensor<T> exp_avg, exp_avg_sq;  // running averages m and v (rows of past gradients only)
+};
+
+/// PyTorch 1.13's SparseAdam: for each row of the (coalesced) sparse gradient only,
+/// m += (1 - beta1) * (g - m); v += (1 - beta2) * (g * g - v);
+/// p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps), where t counts this
+/// parameter's steps. Rows outside the gradient keep their moments: this is not Adam on the
+/// dense gradient, by design. Dense gradients are refused (use Adam).
+/// Example: `SparseAdam<float> opt({emb.weight}, SparseAdamOptions(1e-3));`
+template <class T>
+class SparseAdam : public Optimizer<T> {
+ public:
+  explicit SparseAdam(std::vector<Tensor<T>> params, SparseAdamOptions options = SparseAdamOptions())
+      : Optimizer<T>("SparseAdam", std::move(params)), options_(options) {
+    check_lr(options_.lr());
+    if (!(options_.eps() > 0)) detail::throw_bad_option("SparseAdam", "eps", options_.eps(), "> 0");
+    detail::check_betas("SparseAdam", options_.betas());
+    state_.resize(this->params_.size());
+  }
+
+  void step() override {
+    NoGradGuard no_grad;
+    this->check_gradients([](std::size_t i, const Tensor<T>& g) {
+      if (!g.is_sparse())
+        throw ValueError(detail::cat("SparseAdam::step: parameter ", i,
+                                     " has a dense gradient; SparseAdam takes only sparse gradients (such as an "
+                                     "Embedding's with sparse=true), use Adam for dense ones"));
+    });
+    const double beta1 = options_.betas().first, beta2 = options_.betas().second;
+    for (std::size_t i = 0; i < this->params_.size(); ++i) {
+      Tensor<T>& param = this->params_[i];
+      const Tensor<T> grad = param.grad();
+      if (!grad.defined()) continue;
+      SparseAdamParamState<T>& s = state_[i];
+      if (s.step == 0) {
+        s.exp_avg = detail::zeros_of<T>(param.shape());
+        s.exp_avg_sq = detail::zeros_of<T>(param.shape());
+      }
+      ++s.step;
+      const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(s.step));
+      const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(s.step));
+      const T neg_step_size = T(-(options_.lr() * std::sqrt(bias_correction2) / bias_correction1));
+      const T keep1 = T(1 - beta1), keep2 = T(1 - beta2), eps = T(options_.eps());
+      T* p_data = param.data();
+      T* m_data = s.exp_avg.data();
+      T* v_data = s.exp_avg_sq.data();
+      detail::for_each_update(grad, this->rows_, detail::SparseUpdate::touched_rows,
+                              [&](std::int64_t off, std::int64_t n, const T* g_data) {
+                                typename Tensor<T>::ArrayMap p(p_data + off, n), m(m_data + off, n), v(v_data + off, n);
+                                const typename Tensor<T>::ConstArrayMap g(g_data, n);
+                                // PyTorch's order: the moments move by (new - old) * (1 - beta).
+                                m = m + (g - m) * keep1;
+                                v = v + (g * g - v) * keep2;
+                                p = p + neg_step_size * (m / (detail::exact_sqrt(v) + eps));
+                              });
+    }
+  }
+
+  double lr() const noexcept override { return options_.lr(); }
+  void set_lr(double lr) override {
+    check_lr(lr);
+    options_.lr(lr);
+  }
+  /// The options (with the learning rate as set_lr last left it).
+  const SparseAdamOptions& options() const noexcept { return options_; }
+
+  /// The state of `param`, one of this optimiser's parameters.
+  const SparseAdamParamState<T>& state(const Tensor<T>& param) const { return state_[this->index_of(param, "state")]; }
+
+ private:
+  static void check_lr(double lr) {
+    if (!(lr > 0)) detail::throw_bad_option("SparseAdam", "lr", lr, "> 0");
+  }
+
+  SparseAdamOptions options_;
+  std::vector<SparseAdamParamState<T>> state_;
+};
+
+}  // namespace tapegrad::optim
