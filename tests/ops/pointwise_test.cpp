@@ -236,3 +236,10 @@ TEST_CASE("NaN propagates through clamp and relu") {
   CHECK(close(tg::clamp(x, std::optional<double>(0.0), std::optional<double>(1.0)), {nan, 1}));
   CHECK(close(tg::relu(x), {nan, 2}));
 }
+
+TEST_CASE("relu passes the gradient where its output is NaN, as PyTorch does") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto x = tg::tensor<double>({nan, 1, -1, 0}, {4}, true);
+  tg::sum(tg::relu(x)).backward();
+  CHECK(close(x.grad(), {1, 1, 0, 0}));  // torch: threshold_backward zeroes only where the output is <= 0
+}

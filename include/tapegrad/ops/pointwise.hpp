@@ -410,7 +410,8 @@ Tensor<T> relu(const Tensor<T>& a) {
   if (detail::should_record(a))
     detail::record(out, "ReluBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv > 0 ? gv : T(0); }));
+                     // zero only where the output is <= 0, so a NaN passes its gradient (PyTorch's threshold_backward)
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv <= 0 ? T(0) : gv; }));
                    });
   return out;
 }
