@@ -243,3 +243,11 @@ TEST_CASE("relu passes the gradient where its output is NaN, as PyTorch does") {
   tg::sum(tg::relu(x)).backward();
   CHECK(close(x.grad(), {1, 1, 0, 0}));  // torch: threshold_backward zeroes only where the output is <= 0
 }
+
+TEST_CASE("clamp takes plain numbers for its bounds") {
+  const auto x = tg::tensor<float>({-1, 0.5, 2}, {3});
+  CHECK(close(tg::clamp(x, 0.0f), {0, 0.5, 2}));
+  CHECK(close(tg::clamp(x, 0, 1), {0, 0.5, 1}));
+  CHECK(close(tg::clamp(x, std::nullopt, 1.0f), {-1, 0.5, 1}));
+  CHECK(close(tg::clamp(tg::tensor<double>({-1, 3}, {2}), -0.5, 0.5), {-0.5, 0.5}));
+}

@@ -367,9 +367,10 @@ Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 /// Limits every element to [min, max]; either bound may be left out. The gradient passes where
-/// min <= a <= max, as in PyTorch.
+/// min <= a <= max, as in PyTorch. Example: `clamp(x, 0, 1)`, `clamp(x, std::nullopt, 1.0f)`.
 template <class T>
-Tensor<T> clamp(const Tensor<T>& a, std::optional<T> min, std::optional<T> max = std::nullopt) {
+Tensor<T> clamp(const Tensor<T>& a, std::optional<detail::scalar_t<T>> min,
+                std::optional<detail::scalar_t<T>> max = std::nullopt) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
   const T lo = min ? *min : -std::numeric_limits<T>::infinity();
   const T hi = max ? *max : std::numeric_limits<T>::infinity();
