@@ -98,10 +98,10 @@ TEST_CASE("reductions over missing or repeated dims fail with the dim and the va
   CHECK_THROWS_WITH(tg::mean(x, {}), "mean: the list of dims is empty; call mean(a) to reduce all of them");
 }
 
-TEST_CASE("norm: gradients for p = 1, 2, 3, inf, 0.5 over all elements and over dims") {
+TEST_CASE("norm: gradients for p = 1, 2, 3, inf, 0.5, 1.5, -inf, -1 over all elements and over dims") {
   // Distinct magnitudes and no zeros: away from the kinks of |x| and from ties of the max.
   const auto x = leaf_of({0.3, -1.2, 2.1, -0.7, 1.6, -2.6, 0.9, 1.1, -0.45, 1.9, -1.4, 0.55}, {3, 4});
-  for (double p : {1.0, 2.0, 3.0, static_cast<double>(INFINITY), 0.5, 1.5}) {
+  for (double p : {1.0, 2.0, 3.0, static_cast<double>(INFINITY), 0.5, 1.5, -static_cast<double>(INFINITY), -1.0}) {
     INFO("p " << p);
     CHECK(grad_ok([p](const Inputs& v) { return tg::norm(v[0], p); }, {x}));
     CHECK(grad_ok([p](const Inputs& v) { return tg::norm(v[0], p, {1}); }, {x}));
@@ -114,7 +114,7 @@ TEST_CASE("norm: gradients for p = 1, 2, 3, inf, 0.5 over all elements and over 
 TEST_CASE("norm: values against PyTorch for every p and dims") {
   const auto& g = golden();
   const auto x = g.tensor<float>("norm/input");
-  for (const std::string p : {"1", "2", "3", "inf", "0.5", "0"}) {
+  for (const std::string p : {"1", "2", "3", "inf", "0.5", "0", "-inf"}) {
     const double pv = std::stod(p);
     INFO("p " << p);
     CHECK(close(tg::norm(x, pv), g.tensor<float>("norm/p" + p + "/all"), 1e-5));
@@ -126,7 +126,7 @@ TEST_CASE("norm: values against PyTorch for every p and dims") {
 
 TEST_CASE("norm: gradients at ties and zeros match PyTorch") {
   const auto& g = golden();
-  for (const std::string p : {"1", "2", "3", "inf"}) {
+  for (const std::string p : {"1", "2", "3", "inf", "0.5", "-inf"}) {
     INFO("p " << p);
     auto x = g.tensor<double>("norm/ties/input", true);  // [3, 0, -3, 1]: a tie for the max and a zero
     auto n = tg::norm(x, std::stod(p));
