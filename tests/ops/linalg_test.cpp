@@ -91,9 +91,15 @@ TEST_CASE("matmul: shape errors name both shapes") {
                     "matmul: shapes [4] and [3] cannot be multiplied (1x4 and 3x1: inner sizes 4 and 3 differ)");
   CHECK_THROWS_WITH(tg::matmul(tg::ones<float>({2, 3, 4}), tg::ones<float>({5})),
                     "matmul: shapes [2, 3, 4] and [5] cannot be multiplied (3x4 and 5x1: inner sizes 4 and 5 differ)");
+  CHECK_THROWS_WITH(tg::matmul(tg::ones<float>({2, 3, 4}), tg::ones<float>({3, 4, 5})),
+                    "matmul: shapes [2, 3, 4] and [3, 4, 5] cannot be multiplied: batch dimensions [2] and [3] cannot "
+                    "be broadcast together (size 2 vs 3 at batch dimension 0)");
   CHECK_THROWS_WITH(tg::matmul(tg::ones<float>({4, 2, 3, 4}), tg::ones<float>({3, 4})),
                     "matmul: shapes [4, 2, 3, 4] and [3, 4] cannot be multiplied (3x4 and 3x4: inner sizes 4 and 3 "
                     "differ)");
+  CHECK_THROWS_WITH(tg::matmul(tg::ones<float>({2, 3, 4}), tg::ones<float>({5, 3, 4, 2})),
+                    "matmul: shapes [2, 3, 4] and [5, 3, 4, 2] cannot be multiplied: batch dimensions [2] and [5, 3] "
+                    "cannot be broadcast together (size 2 vs 3 at batch dimension 1)");
   CHECK_THROWS_WITH(tg::matmul(tg::scalar_tensor<float>(1), tg::ones<float>({3})),
                     "matmul: both arguments need at least 1 dimension, got shapes [] and [3]");
 }
