@@ -5,3 +5,4 @@
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape.hpp"
