@@ -2,6 +2,7 @@
 // Every differentiable op on tensors: element-wise maths, reductions, matmul, shapes, losses.
 #pragma once
 
+#include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
