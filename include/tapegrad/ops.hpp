@@ -4,6 +4,7 @@
 
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
