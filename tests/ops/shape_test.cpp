@@ -80,7 +80,7 @@ TEST_CASE("stack: values and shapes for every new dim, 0-d inputs") {
   CHECK(close(tg::stack({a, b}, 1), {1, 4, 2, 5, 3, 6}, {3, 2}));
   CHECK(close(tg::stack({a, b}, -1), {1, 4, 2, 5, 3, 6}, {3, 2}));
   CHECK(close(tg::stack({a, b}, -2), {1, 2, 3, 4, 5, 6}, {2, 3}));
-  CHECK(close(tg::stack({tg::scalar_tensor<float>(1), tg::scalar_tensor<float>(2)}), {1, 2}, {2}));
+  CHECK(close(tg::stack({tg::scalar_tensor<float>(1), tg::scalar_tensor<float>(2)}), {1, 2}, tg::Shape{2}));
   CHECK(tg::stack({tg::ones<float>({2, 3}), tg::ones<float>({2, 3})}, 1).shape() == tg::Shape{2, 2, 3});
   CHECK(tg::stack({tg::zeros<float>({0, 2})}, 2).shape() == tg::Shape{0, 2, 1});
   const auto i = tg::tensor<std::int32_t>({1, 2}, {2});
@@ -242,7 +242,7 @@ TEST_CASE("one_hot: values, inferred num_classes, result types, n-d and int32 in
   CHECK(close(f, {1, 0, 0, 0, 0, 1, 0, 1, 0}, {3, 3}));
   const tg::Tensor<double> d = tg::one_hot<double>(tg::tensor<std::int32_t>({1, 0}, {2, 1}));
   CHECK(close(d, {0, 1, 1, 0}, {2, 1, 2}));
-  CHECK(close(tg::one_hot(tg::scalar_tensor<std::int64_t>(2)), {0, 0, 1}, {3}));
+  CHECK(close(tg::one_hot(tg::scalar_tensor<std::int64_t>(2)), {0, 0, 1}, tg::Shape{3}));
   CHECK(tg::one_hot(tg::zeros<std::int64_t>({0}), 5).shape() == tg::Shape{0, 5});
   CHECK(tg::one_hot(tg::zeros<std::int64_t>({2, 0}), 0).shape() == tg::Shape{2, 0, 0});
 }
