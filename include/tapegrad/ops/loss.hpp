@@ -39,10 +39,12 @@ class NLLLossOptions {
     ignore_index_ = index;
     return *this;
   }
+  /// None keeps one loss per target, Mean (the default) averages them, Sum adds them up.
   NLLLossOptions& reduction(Reduction r) {
     reduction_ = r;
     return *this;
   }
+  /// The values set above (an undefined weight means every class weighs 1).
   const Tensor<T>& weight() const { return weight_; }
   std::int64_t ignore_index() const { return ignore_index_; }
   Reduction reduction() const { return reduction_; }
@@ -75,10 +77,12 @@ class CrossEntropyOptions {
     ignore_index_ = index;
     return *this;
   }
+  /// None keeps one loss per target, Mean (the default) averages them, Sum adds them up.
   CrossEntropyOptions& reduction(Reduction r) {
     reduction_ = r;
     return *this;
   }
+  /// The values set above (an undefined weight means every class weighs 1).
   const Tensor<T>& weight() const { return weight_; }
   std::int64_t ignore_index() const { return ignore_index_; }
   Reduction reduction() const { return reduction_; }
@@ -92,6 +96,7 @@ class CrossEntropyOptions {
 /// Options of mse_loss. Example: `mse_loss(pred, target, MSELossOptions().reduction(Reduction::Sum))`.
 class MSELossOptions {
  public:
+  /// None keeps one loss per target, Mean (the default) averages them, Sum adds them up.
   MSELossOptions& reduction(Reduction r) {
     reduction_ = r;
     return *this;
