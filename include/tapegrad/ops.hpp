@@ -2,6 +2,9 @@
 // Every differentiable op on tensors: element-wise maths, reductions, matmul, shapes, losses.
 #pragma once
 
+#include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape.hpp"

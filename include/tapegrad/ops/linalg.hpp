@@ -2,11 +2,29 @@
 // matmul: dot, matrix-vector, matrix-matrix and batched products, all on Eigen's GEMM.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "tapegrad/ops/pointwise.hpp"
 
 namespace tapegrad {
+namespace detail {
+
+/// Throws unless the batch dims of matmul's operands broadcast; the message names both full shapes
+/// (broadcast_shapes alone would name only the batch parts).
+inline void check_matmul_batch(const Shape& sa, const Shape& sb, const Shape& batch_a, const Shape& batch_b) {
+  const std::size_t n = std::max(batch_a.size(), batch_b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t x = i < n - batch_a.size() ? 1 : batch_a[i - (n - batch_a.size())];
+    const std::int64_t y = i < n - batch_b.size() ? 1 : batch_b[i - (n - batch_b.size())];
+    if (x != y && x != 1 && y != 1)
+      throw ShapeError(cat("matmul: shapes ", shape_str(sa), " and ", shape_str(sb),
+                           " cannot be multiplied: batch dimensions ", shape_str(batch_a), " and ", shape_str(batch_b),
+                           " cannot be broadcast together (size ", x, " vs ", y, " at batch dimension ", i, ")"));
+  }
+}
+
+}  // namespace detail
 
 /// Matrix product with PyTorch's rules: 1-d x 1-d is a dot product (0-d result); a 1-d argument
 /// is treated as a row (left) or column (right) vector and that dim is dropped from the result;
@@ -28,6 +46,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                                  " cannot be multiplied (", n, "x", k, " and ", kb, "x", m, ": inner sizes ", k, " and ",
                                  kb, " differ)"));
   const Shape batch_a(sa.begin(), sa.end() - (a_vec ? 1 : 2)), batch_b(sb.begin(), sb.end() - (b_vec ? 1 : 2));
+  detail::check_matmul_batch(sa, sb, batch_a, batch_b);
   const Shape batch = detail::broadcast_shapes("matmul", batch_a, batch_b);
   Shape out_shape = batch;
   if (!a_vec) out_shape.push_back(n);

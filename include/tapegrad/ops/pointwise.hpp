@@ -375,9 +375,10 @@ Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 /// Limits every element to [min, max]; either bound may be left out. The gradient passes where
-/// min <= a <= max, as in PyTorch.
+/// min <= a <= max, as in PyTorch. Example: `clamp(x, 0, 1)`, `clamp(x, std::nullopt, 1.0f)`.
 template <class T>
-Tensor<T> clamp(const Tensor<T>& a, std::optional<detail::scalar_t<T>> min, std::optional<detail::scalar_t<T>> max = std::nullopt) {
+Tensor<T> clamp(const Tensor<T>& a, std::optional<detail::scalar_t<T>> min,
+                std::optional<detail::scalar_t<T>> max = std::nullopt) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
   const T lo = min ? *min : -std::numeric_limits<T>::infinity();
   const T hi = max ? *max : std::numeric_limits<T>::infinity();
@@ -418,7 +419,8 @@ Tensor<T> relu(const Tensor<T>& a) {
   if (detail::should_record(a))
     detail::record(out, "ReluBackward0", detail::edges(a),
                    [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv > 0 ? gv : T(0); }));
+                     // zero only where the output is <= 0, so a NaN passes its gradient (PyTorch's threshold_backward)
+                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return yv <= 0 ? T(0) : gv; }));
                    });
   return out;
 }

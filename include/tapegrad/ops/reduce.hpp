@@ -131,20 +131,24 @@ Tensor<T> mean(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool k
 }
 
 /// The p-norm over `dims` (all elements when empty): (sum |x|^p)^(1/p); p may be
-/// infinity (max |x|) or 0 (count of non-zeros, no gradient).
+/// infinity (max |x|), -infinity (min |x|) or 0 (count of non-zeros, no gradient).
 template <class T>
 Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& dims, bool keepdim = false) {
   static_assert(std::is_floating_point_v<T>, "norm: needs a floating-point tensor");
   const Shape rdims = detail::reduce_dims("norm", dims, a.dim());
   const Shape keep = detail::reduced_shape(a.shape(), rdims, true);
   const Shape strides = detail::broadcast_strides(keep, a.shape());
-  std::vector<detail::acc_t<T>> acc(static_cast<std::size_t>(detail::numel_of(keep)), 0);
+  const bool inf = std::isinf(p);  // +inf: max |x|, -inf: min |x|
+  const bool min = inf && p < 0;
+  std::vector<detail::acc_t<T>> acc(static_cast<std::size_t>(detail::numel_of(keep)),
+                                    min ? std::numeric_limits<detail::acc_t<T>>::infinity() : 0);
   const T* x = a.data();
-  const bool inf = std::isinf(p) && p > 0;
   detail::for_each_offset(a.shape(), strides, [&](std::int64_t i, std::int64_t offset) {
     const detail::acc_t<T> v = std::abs(static_cast<detail::acc_t<T>>(x[i]));
     auto& s = acc[static_cast<std::size_t>(offset)];
-    if (inf)
+    if (min)
+      s = std::min(s, v);
+    else if (inf)
       s = std::max(s, v);
     else if (p == 0)
       s += v != 0;
@@ -169,7 +173,7 @@ Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& di
                      const T* nv = n.data();
                      const T* gv = g.data();
                      T* o = ga.data();
-                     // For p = inf, ties share the gradient equally.
+                     // For p = +-inf, ties share the gradient equally.
                      std::vector<std::int64_t> ties;
                      if (inf) {
                        ties.assign(static_cast<std::size_t>(n.numel()), 0);
@@ -186,8 +190,8 @@ Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& di
                          d = std::abs(v) == nk ? sign / static_cast<T>(ties[static_cast<std::size_t>(k)]) : T(0);
                        else if (p == 1)
                          d = sign;
-                       else if (nk == 0)
-                         d = 0;  // the norm's subgradient at 0, as PyTorch
+                       else if (nk == 0 || v == 0)
+                         d = 0;  // the norm's subgradient at 0, and PyTorch's mask of |x|^(p-1) at x = 0 for p < 1
                        else if (p == 2)
                          d = v / nk;
                        else
