@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tapegrad/nn/embedding.hpp"
+#include "tapegrad/nn/embedding_bag.hpp"
 #include "tapegrad/nn/functional.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"

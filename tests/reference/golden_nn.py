@@ -225,9 +225,119 @@ def _model(w):
         w.add("model/grad/" + name, p.grad)
 
 
+def _bag_case(w, key, weight, idx, offsets=None, psw=None, gout_seed=6, **opts):
+    """Runs nn.EmbeddingBag(**opts) with the given weight; records output, weight after and gradients."""
+    e = nn.EmbeddingBag(weight.shape[0], weight.shape[1], dtype=weight.dtype, **opts)
+    with torch.no_grad():
+        e.weight.copy_(weight)
+    p = psw.clone().requires_grad_() if psw is not None else None
+    out = e(idx, offsets, p)
+    gout = torch.randn(out.shape, generator=torch.Generator().manual_seed(gout_seed), dtype=weight.dtype)
+    out.backward(gout)
+    w.add(key + "/gout", gout)
+    w.add(key + "/out", out)
+    w.add(key + "/weight_after", e.weight)
+    grad = e.weight.grad
+    if grad.is_sparse:
+        w.add(key + "/grad_indices", grad._indices().reshape(-1))
+        w.add(key + "/grad_values", grad._values())
+    w.add(key + "/grad", grad)
+    if p is not None:
+        w.add(key + "/grad_psw", p.grad)
+
+
+def _bag_sgbf_reference(weight, idx, bag_of, bags, mode, padding_idx):
+    """EmbeddingBag with scale_grad_by_freq done right (Embedding's rule, over the whole input), built from
+    F.embedding and index_add, since torch's own EmbeddingBag divides some rows by the wrong count."""
+    wr = weight.clone().requires_grad_()
+    rows = F.embedding(idx, wr, padding_idx=padding_idx, scale_grad_by_freq=True)
+    keep = (idx != padding_idx).to(weight.dtype).unsqueeze(1)
+    out = torch.zeros(bags, weight.shape[1], dtype=weight.dtype).index_add(0, bag_of, rows * keep)
+    if mode == "mean":
+        count = torch.zeros(bags, dtype=weight.dtype).index_add(0, bag_of, keep.squeeze(1))
+        out = out / count.clamp(min=1).unsqueeze(1)
+    return wr, out
+
+
+def _embedding_bag(w):
+    torch.manual_seed(41)
+    weight = torch.randn(6, 3)
+    w.add("bag/weight", weight)
+    idx = torch.tensor([1, 2, 4, 5, 4, 3, 2, 0, 1])
+    offsets = torch.tensor([0, 3, 3, 7])  # bags [1 2 4] [] [5 4 3 2] [0 1]
+    w.add("bag/indices", idx)
+    w.add("bag/offsets", offsets)
+    psw = torch.randn(9)
+    w.add("bag/psw", psw)
+    for mode in ("sum", "mean", "max"):
+        _bag_case(w, "bag/%s" % mode, weight, idx, offsets, mode=mode)
+        _bag_case(w, "bag/%s_pad" % mode, weight, idx, offsets, mode=mode, padding_idx=2)
+        _bag_case(w, "bag/%s_last_offset" % mode, weight, idx, torch.tensor([0, 3, 3, 7, 9]), mode=mode,
+                  include_last_offset=True)
+    _bag_case(w, "bag/psw", weight, idx, offsets, psw=psw, mode="sum")
+    _bag_case(w, "bag/psw_pad", weight, idx, offsets, psw=psw, mode="sum", padding_idx=4)
+    for mode in ("sum", "mean"):
+        _bag_case(w, "bag/%s_sparse" % mode, weight, idx, offsets, mode=mode, sparse=True, padding_idx=2)
+    _bag_case(w, "bag/psw_sparse", weight, idx, offsets, psw=psw, mode="sum", sparse=True)
+    # All-padding and empty bags give zeros in every mode.
+    for mode in ("sum", "mean", "max"):
+        _bag_case(w, "bag/%s_all_pad" % mode, weight, torch.tensor([2, 2, 1]), torch.tensor([0, 2, 2]), mode=mode,
+                  padding_idx=2)
+
+    # 2-D input: B bags of N. (With include_last_offset=True PyTorch drops a bag; tapegrad does not.)
+    idx2 = torch.tensor([[1, 2, 0], [4, 4, 3]])
+    psw2 = torch.randn(2, 3)
+    w.add("bag/indices2", idx2)
+    w.add("bag/psw2", psw2)
+    for mode in ("sum", "mean", "max"):
+        _bag_case(w, "bag/2d_%s" % mode, weight, idx2, mode=mode, padding_idx=0)
+    _bag_case(w, "bag/2d_psw", weight, idx2, psw=psw2, mode="sum")
+
+    # Max ties: the first occurrence wins, in the output and in the gradient.
+    ties = torch.tensor([[1.0, 5.0, 3.0], [4.0, 5.0, 3.0], [4.0, 2.0, 3.0]])
+    w.add("bag/ties/weight", ties)
+    _bag_case(w, "bag/ties", ties, torch.tensor([0, 1, 2]), torch.tensor([0]), mode="max")
+
+    # max_norm renormalises every referenced row (the padding row too) before reducing.
+    big = weight * 3
+    w.add("bag/big_weight", big)
+    _bag_case(w, "bag/max_norm_sum", big, idx, offsets, mode="sum", max_norm=2.0, padding_idx=2)
+    _bag_case(w, "bag/max_norm_max", big, idx, offsets, mode="max", max_norm=2.0, norm_type=1.0)
+
+    # scale_grad_by_freq: the correct rule (see _bag_sgbf_reference), sum and mean, with padding.
+    bag_of = torch.tensor([0, 0, 0, 2, 2, 2, 2, 3, 3])
+    for mode in ("sum", "mean"):
+        wr, out = _bag_sgbf_reference(weight, idx, bag_of, 4, mode, padding_idx=2)
+        gout = torch.randn(out.shape, generator=torch.Generator().manual_seed(6))
+        out.backward(gout)
+        w.add("bag/sgbf_%s/gout" % mode, gout)
+        w.add("bag/sgbf_%s/out" % mode, out)
+        w.add("bag/sgbf_%s/grad" % mode, wr.grad)
+    # ... and what PyTorch 1.13 itself computes for a bag [1, 1, 3] (issue #190063): row 3 gets 0.5.
+    e = nn.EmbeddingBag(4, 1, mode="sum", scale_grad_by_freq=True)
+    e(torch.tensor([1, 1, 3]), torch.tensor([0])).sum().backward()
+    w.add("bag/sgbf_torch_bug/grad", e.weight.grad)
+
+    # Double precision, and a larger float case for the fused per-sample-weight sum.
+    _bag_case(w, "bag/double_mean_pad", weight.double(), idx, offsets, mode="mean", padding_idx=4)
+    _bag_case(w, "bag/double_psw", weight.double(), idx, offsets, psw=psw.double(), mode="sum")
+    torch.manual_seed(42)
+    weight30 = torch.randn(30, 16)
+    idx100 = torch.randint(0, 30, (100,))
+    offsets12 = torch.cat([torch.tensor([0]), torch.sort(torch.randint(0, 101, (11,))).values])
+    psw100 = torch.randn(100)
+    w.add("bag/large/weight", weight30)
+    w.add("bag/large/indices", idx100)
+    w.add("bag/large/offsets", offsets12)
+    w.add("bag/large/psw", psw100)
+    _bag_case(w, "bag/large/psw_sum", weight30, idx100, offsets12, psw=psw100, mode="sum")
+    _bag_case(w, "bag/large/mean", weight30, idx100, offsets12, mode="mean", padding_idx=3)
+
+
 def generate(writer_for):
     w = writer_for("nn")
     _init(w)
     _linear(w)
     _embedding(w)
     _model(w)
+    _embedding_bag(w)

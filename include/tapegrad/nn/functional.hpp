@@ -3,10 +3,11 @@
 #pragma once
 
 #include "tapegrad/nn/embedding.hpp"
+#include "tapegrad/nn/embedding_bag.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/ops.hpp"
 
-/// linear, embedding (and embedding_bag) are defined next to their modules; the activations are
+/// linear, embedding and embedding_bag are defined next to their modules; the activations are
 /// tapegrad's own ops, re-exported so `namespace F = tapegrad::nn::functional;` covers a model.
 namespace tapegrad::nn::functional {
 
