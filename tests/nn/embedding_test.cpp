@@ -65,6 +65,16 @@ TEST_CASE("Embedding: sparse=true gives torch's uncoalesced row-sparse gradient"
   }
 }
 
+TEST_CASE("Embedding: sparse gradient from an upstream op (its values are taken without a copy)") {
+  nn::Embedding<float> e(nn::EmbeddingOptions(5, 3).sparse(true));
+  const auto idx = tg::tensor<std::int64_t>({4, 1, 4}, {3});
+  tg::sum(tg::mul(e(idx), 2.0f)).backward();
+  REQUIRE(e.weight.grad().is_sparse());
+  CHECK(e.weight.grad().indices().to_vector() == std::vector<std::int64_t>{4, 1, 4});
+  CHECK(close(e.weight.grad().values(), std::vector<double>(9, 2.0), {3, 3}, 0, 0));
+  CHECK(close(e.weight.grad().to_dense(), {0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 4, 4, 4}, {5, 3}, 0, 0));
+}
+
 TEST_CASE("Embedding: sparse gradient of an all-padding input has no rows") {
   const auto& g = nn_golden();
   const auto e = run_case("embedding/sparse_all_pad", nn_golden().tensor<float>("embedding/weight"), nn::EmbeddingOptions(5, 3).sparse(true).padding_idx(1));

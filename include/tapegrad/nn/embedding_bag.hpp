@@ -214,33 +214,48 @@ Tensor<T> embedding_bag_forward(const char* op, const Tensor<I>& input, const Te
   const T* w = weight.data();
   const T* pw = psw.defined() ? psw.data() : nullptr;
   T* o = out.data();
-  using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-  using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-  for (std::int64_t b = 0; b < bags; ++b) {
-    T* ob = o + b * d;
-    std::int64_t* am = argmax.empty() ? nullptr : argmax.data() + b * d;
-    std::int64_t count = 0;
-    for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
-      const std::int64_t k = idx[i];
-      if (k == c.padding_idx) continue;  // padding is left out of the reduction and of the mean's count
-      const T* row = w + k * d;
-      if (is_max) {
-        for (std::int64_t j = 0; j < d; ++j)
-          if (count == 0 || row[j] > ob[j]) {  // strict: ties keep the first occurrence
-            ob[j] = row[j];
-            if (am) am[j] = k;
-          }
-      } else if (pw && std::is_same_v<T, float>) {
-        for (std::int64_t j = 0; j < d; ++j) ob[j] = std::fma(pw[i], row[j], ob[j]);  // torch's float kernel fuses it
-      } else if (pw) {
-        Row(ob, d) += pw[i] * ConstRow(row, d);
-      } else {
-        Row(ob, d) += ConstRow(row, d);  // sequential, in index order, as torch (bit for bit)
+  const std::int64_t n = input.numel();
+  const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(T);
+  // One pass over the bags; the mode is chosen once, outside the loops, so that each per-row step
+  // compiles to a tight vectorised loop.
+  auto reduce = [&](auto step) {
+    for (std::int64_t b = 0; b < bags; ++b) {
+      T* ob = o + b * d;
+      std::int64_t count = 0;
+      for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
+        if (i + kPrefetchAhead < n) prefetch_row(w + idx[i + kPrefetchAhead] * d, row_bytes);
+        const std::int64_t k = idx[i];
+        if (k == c.padding_idx) continue;  // padding is left out of the reduction and of the mean's count
+        step(ob, w + k * d, i, k, b, count == 0);
+        ++count;
       }
-      ++count;
+      if (c.mode == nn::EmbeddingBagMode::Mean && count > 0)
+        for (std::int64_t j = 0; j < d; ++j) ob[j] /= static_cast<T>(count);  // divided, as torch (bit for bit)
+      counts[static_cast<std::size_t>(b)] = count;
     }
-    if (c.mode == nn::EmbeddingBagMode::Mean && count > 0) Row(ob, d) /= static_cast<T>(count);  // divide, as torch
-    counts[static_cast<std::size_t>(b)] = count;
+  };
+  if (is_max) {
+    reduce([&](T* ob, const T* row, std::int64_t, std::int64_t k, std::int64_t b, bool first) {
+      std::int64_t* am = argmax.empty() ? nullptr : argmax.data() + b * d;
+      for (std::int64_t j = 0; j < d; ++j) {
+        const bool take = first || row[j] > ob[j];  // strict: ties keep the first occurrence
+        ob[j] = take ? row[j] : ob[j];
+        if (am) am[j] = take ? k : am[j];
+      }
+    });
+  } else if (pw) {
+    reduce([&](T* ob, const T* row, std::int64_t i, std::int64_t, std::int64_t, bool) {
+      const T p = pw[i];
+      if constexpr (std::is_same_v<T, float>) {
+        for (std::int64_t j = 0; j < d; ++j) ob[j] = std::fma(p, row[j], ob[j]);  // torch's float kernel fuses it
+      } else {
+        for (std::int64_t j = 0; j < d; ++j) ob[j] += p * row[j];
+      }
+    });
+  } else {
+    reduce([&](T* ob, const T* row, std::int64_t, std::int64_t, std::int64_t, bool) {
+      for (std::int64_t j = 0; j < d; ++j) ob[j] += row[j];  // sequential, in index order, as torch (bit for bit)
+    });
   }
 
   if (record_it) {
