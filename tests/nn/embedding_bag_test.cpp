@@ -83,6 +83,18 @@ TEST_CASE("EmbeddingBag: per_sample_weights scale each row, with gradients for t
   run_bag("bag/psw_pad", weight(), nn::EmbeddingBagOptions(6, 3).mode(Mode::Sum).padding_idx(4), idx(), offsets(), psw);
 }
 
+TEST_CASE("EmbeddingBag: per_sample_weights with include_last_offset and int32 offsets") {
+  const auto& g = nn_golden();
+  nn::EmbeddingBag<float> bag(nn::EmbeddingBagOptions(6, 3).mode(Mode::Sum).include_last_offset(true).padding_idx(4));
+  bag.weight = weight();
+  const auto psw = g.tensor<float>("bag/psw", true);
+  const auto out = bag(idx(), tg::tensor<std::int32_t>({0, 3, 3, 7, 9}), psw);
+  out.backward(g.tensor<float>("bag/psw_pad/gout"));
+  CHECK(close(out, g.values("bag/psw_pad/out"), {4, 3}, 0, 0));
+  CHECK(close(bag.weight.grad(), g.values("bag/psw_pad/grad"), {6, 3}, 1e-6, 1e-6));
+  CHECK(close(psw.grad(), g.values("bag/psw_pad/grad_psw"), {9}, 1e-6, 1e-6));
+}
+
 TEST_CASE("EmbeddingBag: per_sample_weights on a larger input, fused multiply-add bit for bit") {
   const auto& g = nn_golden();
   run_bag("bag/large/psw_sum", g.tensor<float>("bag/large/weight"), nn::EmbeddingBagOptions(30, 16).mode(Mode::Sum),
