@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+// Module (the base of Linear, Embedding, EmbeddingBag and user models), Parameter, StateDict, printing.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/print.hpp"
+
+namespace tapegrad::nn {
+
+template <class T>
+class Module;
+
+/// A module's learnable tensor: a Tensor that knows which module owns it and the shape it must have.
+///
+/// Assigning a tensor checks the shape first (ShapeError), then makes the parameter a new leaf that
+/// shares the tensor's elements and requires grad, like `torch.nn.Parameter(w)`. Assigning another
+/// Parameter ties the two (one tensor, gradients summed), also after a shape check. Moving replaces
+/// the parameter wholesale (what containers and module moves need). An absent parameter (a Linear
+/// built with bias=false) is undefined and cannot be assigned.
+/// Example: `lin.weight = tapegrad::zeros<float>({5, 3});`
+template <class T>
+class Parameter : public Tensor<T> {
+  static_assert(std::is_floating_point_v<T>, "Parameter<T>: T must be float or double");
+
+ public:
+  /// An unset parameter without an owner: the first assignment fixes its shape.
+  Parameter() = default;
+  /// A parameter holding a new leaf that shares `value`'s elements and requires grad. `description`
+  /// names it in messages ("Linear(in_features=3, out_features=5, bias=True).weight"); `note` is
+  /// appended to shape errors.
+  Parameter(std::string description, const Tensor<T>& value, std::string note = "")
+      : Tensor<T>(leaf_of(value)), description_(std::move(description)), note_(std::move(note)), shape_(value.shape()),
+        fixed_(true) {}
+  /// A parameter the module was built without (e.g. bias=false): undefined, and assigning it throws.
+  static Parameter absent(std::string description, Shape shape) {
+    Parameter p;
+    p.description_ = std::move(description);
+    p.shape_ = std::move(shape);
+    p.fixed_ = true;
+    p.absent_ = true;
+    return p;
+  }
+
+  Parameter(const Parameter&) = default;
+  Parameter(Parameter&&) = default;
+  /// Moving replaces the parameter wholesale, description and expected shape included.
+  Parameter& operator=(Parameter&&) = default;
+
+  /// Ties this parameter to `other`: both hold the same tensor (its gradient sums both uses).
+  Parameter& operator=(const Parameter& other) {
+    if (this == &other) return *this;
+    check_assignable(other);
+    Tensor<T>::operator=(static_cast<const Tensor<T>&>(other));
+    if (!fixed_) shape_ = other.shape(), fixed_ = true;
+    return *this;
+  }
+
+  /// Replaces the parameter by a new leaf sharing `value`'s elements (requires grad), after checking its shape.
+  Parameter& operator=(const Tensor<T>& value) {
+    check_assignable(value);
+    Tensor<T>::operator=(leaf_of(value));
+    if (!fixed_) shape_ = value.shape(), fixed_ = true;
+    return *this;
+  }
+
+  /// Who owns this parameter, as used in messages.
+  const std::string& description() const noexcept { return description_; }
+  /// The shape every assigned tensor must have (empty until an unset parameter is first assigned).
+  const Shape& expected_shape() const noexcept { return shape_; }
+  /// True for a parameter the module was built without (e.g. bias=false).
+  bool is_absent() const noexcept { return absent_; }
+
+ private:
+  static Tensor<T> leaf_of(const Tensor<T>& value) {
+    Tensor<T> leaf = value.detach();
+    leaf.requires_grad_(true);
+    return leaf;
+  }
+
+  std::string who() const { return description_.empty() ? std::string("Parameter") : description_; }
+
+  void check_assignable(const Tensor<T>& value) const {
+    if (absent_)
+      throw ValueError(who() + ": the module was built without this parameter, so it cannot be assigned");
+    if (!value.defined()) throw ValueError(who() + ": cannot assign an undefined tensor");
+    if (value.is_sparse())
+      throw ValueError(detail::cat(who(), ": cannot assign a sparse tensor (shape ", detail::shape_str(value.shape()),
+                                   "); call to_dense() first"));
+    if (fixed_ && value.shape() != shape_)
+      throw ShapeError(detail::cat(who(), ": expected shape ", detail::shape_str(shape_), ", got ",
+                                   detail::shape_str(value.shape()), note_));
+  }
+
+  std::string description_;
+  std::string note_;
+  Shape shape_;
+  bool fixed_ = false;
+  bool absent_ = false;
+};
+
+/// Prints a parameter as PyTorch does: "Parameter containing:" and the tensor.
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Parameter<T>& p) {
+  if (!p.defined()) return os << "None";
+  return os << "Parameter containing:\n" << tapegrad::to_string(static_cast<const Tensor<T>&>(p));
+}
+
+/// What Module::visit calls once per parameter and once per direct submodule, in registration order.
+/// Example: `void visit(tapegrad::nn::Visitor<float>& v) override { v("emb", emb); v("fc", fc); }`
+template <class T>
+class Visitor {
+ public:
+  /// A parameter of the visited module (absent ones included; they are undefined).
+  virtual void operator()(const std::string& name, Parameter<T>& parameter) = 0;
+  /// A direct submodule of the visited module.
+  virtual void operator()(const std::string& name, Module<T>& module) = 0;
+  /// A list of submodules, visited as name.0, name.1, ... (PyTorch's ModuleList naming).
+  template <class M>
+  void operator()(const std::string& name, std::vector<M>& modules) {
+    for (std::size_t i = 0; i < modules.size(); ++i)
+      (*this)(name + "." + std::to_string(i), static_cast<Module<T>&>(modules[i]));
+  }
+
+ protected:
+  ~Visitor() = default;
+};
+
+/// Named tensors in registration order, as Module::state_dict returns them and load_state_dict takes them.
+template <class T>
+class StateDict {
+ public:
+  using Item = std::pair<std::string, Tensor<T>>;
+
+  /// Adds an entry; names must be unique.
+  void insert(std::string name, Tensor<T> value) {
+    if (contains(name)) throw ValueError("StateDict::insert: there is already an entry named \"" + name + "\"");
+    items_.emplace_back(std::move(name), std::move(value));
+  }
+  bool contains(const std::string& name) const { return find(name) != items_.end(); }
+  /// The tensor stored under `name`; IndexError if there is none.
+  const Tensor<T>& at(const std::string& name) const {
+    auto it = find(name);
+    if (it == items_.end()) throw IndexError("StateDict::at: no entry named \"" + name + "\"");
+    return it->second;
+  }
+  Tensor<T>& at(const std::string& name) { return const_cast<Tensor<T>&>(std::as_const(*this).at(name)); }
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& item : items_) out.push_back(item.first);
+    return out;
+  }
+  typename std::vector<Item>::const_iterator begin() const noexcept { return items_.begin(); }
+  typename std::vector<Item>::const_iterator end() const noexcept { return items_.end(); }
+
+ private:
+  typename std::vector<Item>::const_iterator find(const std::string& name) const {
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if (it->first == name) return it;
+    return items_.end();
+  }
+  std::vector<Item> items_;
+};
+
+}  // namespace tapegrad::nn
+
+namespace tapegrad::detail {
+
+// "Net" from the demangled "ns::Outer<int>::Net": the last name outside template arguments and parameter lists.
+inline std::string unqualified_type_name(const std::string& full) {
+  std::size_t start = 0;
+  int depth = 0;
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    const char c = full[i];
+    if (c == '<' || c == '(') ++depth;
+    if (c == '>' || c == ')') --depth;
+    if (depth == 0 && c == ':' && i + 1 < full.size() && full[i + 1] == ':') start = i + 2;
+  }
+  std::string name = full.substr(start);
+  const std::size_t angle = name.find('<');
+  return angle == std::string::npos ? name : name.substr(0, angle);
+}
+
+inline std::string demangled_name(const std::type_info& type) {
+#if __has_include(<cxxabi.h>)
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  if (status == 0 && name) return unqualified_type_name(name.get());
+#endif
+  return unqualified_type_name(type.name());
+}
+
+/// A double the way Python's repr prints it (1.0, 0.5, 1e-05, 1e+17, inf), for module printing.
+inline std::string python_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[40];
+  int digits = 1;
+  for (; digits < 17; ++digits) {  // the shortest round-tripping precision, as Python's repr
+    std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+  const std::string sci = buf;
+  const std::size_t e = sci.find('e');
+  const int exponent = std::atoi(sci.c_str() + e + 1);
+  if (exponent < -4 || exponent >= 16) {  // scientific: mantissa without a trailing ".", exponent of 2+ digits
+    std::snprintf(buf, sizeof buf, "%se%c%02d", sci.substr(0, e).c_str(), exponent < 0 ? '-' : '+', std::abs(exponent));
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.*f", std::max(0, digits - 1 - exponent), v);
+  std::string fixed = buf;
+  if (fixed.find('.') == std::string::npos) fixed += ".0";
+  return fixed;
+}
+
+inline const char* python_bool(bool v) { return v ? "True" : "False"; }
+
+// Visits one module's parameters and children, collecting them for the Module members below.
+template <class T>
+struct Collector final : nn::Visitor<T> {
+  std::vector<std::pair<std::string, nn::Parameter<T>*>> parameters;
+  std::vector<std::pair<std::string, nn::Module<T>*>> children;
+  void operator()(const std::string& name, nn::Parameter<T>& p) override { parameters.emplace_back(name, &p); }
+  void operator()(const std::string& name, nn::Module<T>& m) override { children.emplace_back(name, &m); }
+};
+
+}  // namespace tapegrad::detail
+
+namespace tapegrad::nn {
+
+/// The base class of every module: parameters, submodules, train/eval, state dicts and printing,
+/// all driven by one virtual `visit` that a module overrides to list its members.
+///
+/// Modules are values: a copy shares the parameters (like copying a libtorch module holder), so
+/// copying or moving a module never leaves dangling registrations.
+/// Example:
+///   struct Net : tapegrad::nn::Module<float> {
+///     tapegrad::nn::Embedding<float> emb{tapegrad::nn::EmbeddingOptions(3, 5)};
+///     tapegrad::nn::Linear<float> fc{tapegrad::nn::LinearOptions(5, 2)};
+///     void visit(tapegrad::nn::Visitor<float>& v) override { v("emb", emb); v("fc", fc); }
+///   };
+template <class T = float>
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = default;
+  Module(Module&&) = default;
+  Module& operator=(const Module&) = default;
+  Module& operator=(Module&&) = default;
+
+  /// Lists this module's parameters and direct submodules by calling `v(name, member)` for each.
+  virtual void visit(Visitor<T>& v) { (void)v; }
+  /// The class name shown when printing; by default the C++ class name without namespaces.
+  virtual std::string name() const { return detail::demangled_name(typeid(*this)); }
+  /// What printing shows between the parentheses ("3, 5, padding_idx=0"); empty by default.
+  virtual std::string extra_repr() const { return ""; }
+
+  /// Every defined parameter of this module and its submodules, each once (tied ones are not repeated).
+  std::vector<Tensor<T>> parameters() const {
+    std::vector<Tensor<T>> out;
+    for (auto& item : named_parameters()) out.push_back(std::move(item.second));
+    return out;
+  }
+
+  /// Parameters with PyTorch's dotted names ("weight", "fc.bias", "layers.0.weight"), each once.
+  std::vector<std::pair<std::string, Tensor<T>>> named_parameters() const {
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    for_each_parameter(std::string(), [&out](const std::string& name, Parameter<T>& p) {
+      for (const auto& seen : out)
+        if (seen.second.is_same(p)) return;
+      out.emplace_back(name, p);
+    });
+    return out;
+  }
+
+  /// The direct submodules with their names, in registration order.
+  std::vector<std::pair<std::string, Module<T>*>> named_children() {
+    detail::Collector<T> c;
+    visit(c);
+    return c.children;
+  }
+
+  /// Sets training mode on this module and every submodule (no module here behaves differently yet).
+  void train(bool on = true) {
+    training_ = on;
+    for (auto& child : named_children()) child.second->train(on);
+  }
+  /// Same as train(false).
+  void eval() { train(false); }
+  bool is_training() const noexcept { return training_; }
+
+  /// Resets the gradients of all parameters: zeros in place by default (PyTorch 1.13's default),
+  /// or undefined gradients with set_to_none=true.
+  void zero_grad(bool set_to_none = false) {
+    NoGradGuard no_grad;
+    for (auto& item : named_parameters()) {
+      Tensor<T>& g = item.second.mutable_grad();
+      if (!g.defined()) continue;
+      if (set_to_none) {
+        g = Tensor<T>();
+      } else if (g.is_sparse()) {  // an empty sparse gradient, as PyTorch's zero_() on a sparse tensor
+        Shape vshape = g.values().shape();
+        vshape[0] = 0;
+        g = detail::make_sparse(g.shape(), detail::make_tensor<std::int64_t>({0}), detail::make_tensor<T>(vshape), true);
+      } else {
+        g.zero_();
+      }
+    }
+  }
+
+  /// Detached tensors sharing each parameter's elements, under their dotted names (tied
+  /// parameters appear under each name, as in PyTorch).
+  StateDict<T> state_dict() const {
+    StateDict<T> dict;
+    for_each_parameter(std::string(), [&dict](const std::string& name, Parameter<T>& p) { dict.insert(name, p.detach()); });
+    return dict;
+  }
+
+  /// Copies `dict`'s values into the parameters, in place. Every name and shape is checked first
+  /// and all problems are reported together; nothing is copied unless all is well. With strict=false,
+  /// missing and unexpected names are ignored (shape mismatches still throw, as in PyTorch).
+  void load_state_dict(const StateDict<T>& dict, bool strict = true) {
+    std::vector<std::pair<std::string, Tensor<T>>> targets;
+    for_each_parameter(std::string(), [&targets](const std::string& name, Parameter<T>& p) { targets.emplace_back(name, p); });
+    std::string problems;
+    bool key_problem = false;
+    auto add = [&problems, &key_problem](const std::string& s, bool about_keys) {
+      problems += (problems.empty() ? "" : "; ") + s;
+      key_problem = key_problem || about_keys;
+    };
+    for (const auto& [key, param] : targets) {
+      if (!dict.contains(key)) {
+        if (strict) add("missing key \"" + key + "\"", true);
+        continue;
+      }
+      const Tensor<T>& value = dict.at(key);
+      if (!value.defined() || value.is_sparse())
+        add("\"" + key + "\" is " + (value.defined() ? "sparse" : "undefined") + " in the state dict", true);
+      else if (value.shape() != param.shape())
+        add(detail::cat("size mismatch for \"", key, "\": the state dict has shape ", detail::shape_str(value.shape()),
+                        ", the model has ", detail::shape_str(param.shape())),
+            false);
+    }
+    if (strict)
+      for (const auto& item : dict) {
+        bool known = false;
+        for (const auto& target : targets) known = known || target.first == item.first;
+        if (!known) add("unexpected key \"" + item.first + "\"", true);
+      }
+    if (!problems.empty()) {
+      const std::string message = "load_state_dict into " + name() + ": " + problems + ". Nothing was loaded";
+      if (key_problem) throw ValueError(message);
+      throw ShapeError(message);
+    }
+    NoGradGuard no_grad;
+    for (auto& [key, param] : targets)
+      if (dict.contains(key)) param.copy_(dict.at(key));
+  }
+
+ private:
+  // Calls f(dotted name, parameter) for every defined parameter, depth first in registration order.
+  template <class F>
+  void for_each_parameter(const std::string& prefix, F&& f) const {
+    detail::Collector<T> c;
+    const_cast<Module&>(*this).visit(c);  // visiting only reads the members
+    for (auto& [name, p] : c.parameters)
+      if (p->defined()) f(prefix + name, *p);
+    for (auto& [name, child] : c.children) child->for_each_parameter(prefix + name + ".", f);
+  }
+
+  bool training_ = true;
+};
+
+/// The module as PyTorch prints it: `Linear(in_features=3, out_features=5, bias=True)`, and
+/// nested modules one per line, `(name): ...`, indented by two spaces.
+template <class T>
+std::string to_string(const Module<T>& m) {
+  detail::Collector<T> c;
+  const_cast<Module<T>&>(m).visit(c);
+  std::vector<std::string> lines;
+  const std::string extra = m.extra_repr();
+  for (std::size_t start = 0; !extra.empty() && start <= extra.size();) {
+    const std::size_t end = std::min(extra.find('\n', start), extra.size());
+    lines.push_back(extra.substr(start, end - start));
+    start = end + 1;
+  }
+  for (const auto& [name, child] : c.children) {
+    std::string child_repr = to_string(*child), indented;
+    for (char ch : child_repr) indented += ch == '\n' ? std::string("\n  ") : std::string(1, ch);
+    lines.push_back("(" + name + "): " + indented);
+  }
+  std::string out = m.name() + "(";
+  if (lines.size() == 1 && c.children.empty()) {
+    out += lines[0];
+  } else if (!lines.empty()) {
+    for (const auto& line : lines) out += "\n  " + line;
+    out += "\n";
+  }
+  return out + ")";
+}
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Module<T>& m) {
+  return os << to_string(m);
+}
+
+}  // namespace tapegrad::nn
