@@ -286,7 +286,7 @@ std::string_view parse_text_row(std::string_view line, std::int64_t dim, bool sp
   if (!spaces_in_token && token.find(' ') != std::string_view::npos) {
     const auto fields = dim + 1 + static_cast<std::int64_t>(std::count(token.begin(), token.end(), ' '));
     throw_format(at, cat("expected ", dim + 1, " fields (a token and ", dim, " numbers), found ", fields,
-                         "; tokens in word2vec and fastText files cannot contain spaces"));
+                         " (word2vec and fastText tokens cannot contain spaces)"));
   }
   const char* field = p + 1;
   for (std::int64_t i = 0; i < dim; ++i) {
