@@ -42,7 +42,7 @@ TEST_CASE("parse_real accepts exactly the decimal numbers and rounds like the co
   CHECK((d == 0 && std::signbit(d)));
 }
 
-TEST_CASE("parse_real rejects trailing garbage, spaces, commas, hex and doubled signs") {
+TEST_CASE("parse_real rejects trailing garbage and spaces and commas and hex and doubled signs") {
   float f = 0;
   for (const char* bad : {"", "1.0abc", "1e", "1,5", " 1", "1 ", "0x10", "++1", "+-1", "--1", "+", "-", ".", "e5", "abc",
                           "1.0.0", "1e5e5"}) {
@@ -51,7 +51,7 @@ TEST_CASE("parse_real rejects trailing garbage, spaces, commas, hex and doubled 
   }
 }
 
-TEST_CASE("parse_real: NaN and infinity parse, overflow is out_of_range, underflow rounds to zero") {
+TEST_CASE("parse_real: NaN and infinity parse while overflow is out_of_range and underflow rounds to zero") {
   float f = 0;
   CHECK(parse("nan", f) == ParseStatus::ok);
   CHECK(std::isnan(f));
@@ -87,7 +87,7 @@ TEST_CASE("parse_real does not depend on the C locale") {
   CHECK(comma == ParseStatus::bad);
 }
 
-TEST_CASE("parse_real_stream, the fallback without std::from_chars, agrees on ordinary numbers") {
+TEST_CASE("parse_real_stream (the fallback without std::from_chars) agrees on ordinary numbers") {
   const auto stream = [](std::string_view s, double& out) { return parse_real_stream(s.data(), s.data() + s.size(), out); };
   double d = 0;
   CHECK(stream("0.1", d) == ParseStatus::ok);
@@ -100,7 +100,7 @@ TEST_CASE("parse_real_stream, the fallback without std::from_chars, agrees on or
   }
 }
 
-TEST_CASE("quote escapes control bytes and invalid UTF-8, keeps valid UTF-8 and cuts long text") {
+TEST_CASE("quote escapes control bytes and invalid UTF-8 but keeps valid UTF-8 and cuts long text") {
   CHECK(quote("abc") == "\"abc\"");
   CHECK(quote("a\"b\\c") == "\"a\\\"b\\\\c\"");
   CHECK(quote(std::string("\x01\n\x7f", 3)) == "\"\\x01\\x0A\\x7F\"");

@@ -211,7 +211,7 @@ TEST_CASE("malformed word2vec binary: rows") {
         "word2vec text files use load_word2vec_text");
 }
 
-TEST_CASE("errors from files name the path; the file loaders agree with parse_word_vectors") {
+TEST_CASE("errors from files name the path and the file loaders agree with parse_word_vectors") {
   TempDir dir;
   const auto path = dir.write("bad.txt", "a 1 2\nb 3 x\n");
   CHECK_THROWS_AS(io::load_glove(path), FormatError);
@@ -261,7 +261,7 @@ void check_prefixes(const std::string& file, WordVectorFormat f, const std::func
 
 }  // namespace
 
-TEST_CASE("every truncated prefix of a GloVe file is refused, except those ending a line") {
+TEST_CASE("every truncated prefix of a GloVe file is refused except those ending a line") {
   const std::string file = "the 0.25 -1.5\n. . . 3 4\nnew york 1e-3 2\r\n";
   check_prefixes(file, G, [&](std::size_t n) { return n > 0 && file[n - 1] == '\n'; });
 }
@@ -272,7 +272,7 @@ TEST_CASE("every truncated prefix of a word2vec or fastText text file is refused
   check_prefixes(file, WordVectorFormat::fasttext, [](std::size_t) { return false; });
 }
 
-TEST_CASE("every truncated prefix of a word2vec binary file is refused, except the one missing the last newline") {
+TEST_CASE("every truncated prefix of a word2vec binary file is refused except the one missing the last newline") {
   const std::string file = "3 2\nthe " + kOne + f32("000000C0") + "\n, " + kOne + kOne + "\nyork " + kOne + kOne + "\n";
   check_prefixes(file, B, [&](std::size_t n) { return n == file.size() - 1; });
 }

@@ -60,7 +60,7 @@ TEST_CASE("tiny_vectors.txt loads as GloVe text with a few hundred words") {
     CHECK(wv.vocab.contains(w));
 }
 
-TEST_CASE("tiny_vectors.txt: king - man + woman ~ queen and paris - france + germany ~ berlin") {
+TEST_CASE("tiny_vectors.txt: king - man + woman is nearest queen and paris - france + germany is nearest berlin") {
   const auto wv = io::load_glove(kTinyVectors);
   CHECK(analogy(wv, "man", "king", "woman") == "queen");
   CHECK(analogy(wv, "france", "paris", "germany") == "berlin");

@@ -33,7 +33,7 @@ TEST_CASE("Vocabulary::id of an unknown token throws an IndexError saying what t
   CHECK_THROWS_WITH(v.ids({"a", "zebra"}), tg_test::Contains("unknown token \"zebra\""));
 }
 
-TEST_CASE("Vocabulary::token checks the id against [0, size())") {
+TEST_CASE("Vocabulary::token checks the id against the valid half-open range") {
   const Vocabulary v({"a", "b", "c"});
   CHECK_THROWS_AS(v.token(3), IndexError);
   CHECK_THROWS_WITH(v.token(3), "Vocabulary::token: id 3 is out of range [0, 3)");

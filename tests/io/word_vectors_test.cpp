@@ -32,15 +32,17 @@ TEST_CASE("load_glove reads tokens and values and infers dim from the first line
   CHECK(wv.lowercase_collisions == 0);
 }
 
-TEST_CASE("load_glove: tokens may contain spaces; the last dim fields are the numbers") {
-  const auto wv = io::parse_word_vectors("the 1 2\n. . . 0.5 0.25\nnew york -1 -2\n  2 3\n", WordVectorFormat::glove);
-  CHECK(wv.vocab.tokens() == Strings{"the", ". . .", "new york", " "});
+TEST_CASE("load_glove: tokens may contain spaces since the last dim fields are the numbers") {
+  const auto wv = io::parse_word_vectors("the 1 2\n. . . 0.5 0.25\nnew york -1 -2\n  2 3\nroute 66 7 8\n",
+                                         WordVectorFormat::glove);
+  CHECK(wv.vocab.tokens() == Strings{"the", ". . .", "new york", " ", "route 66"});
+  CHECK(row(wv, "route 66") == Floats{7, 8});
   CHECK(row(wv, ". . .") == Floats{0.5f, 0.25f});
   CHECK(row(wv, "new york") == Floats{-1, -2});
   CHECK(row(wv, " ") == Floats{2, 3});
 }
 
-TEST_CASE("load_glove accepts CRLF line endings, trailing spaces and a UTF-8 byte-order mark") {
+TEST_CASE("load_glove accepts CRLF line endings and trailing spaces and a UTF-8 byte-order mark") {
   const auto wv = io::parse_word_vectors("\xEF\xBB\xBF" "a 1 2 \r\nb 3 4\r\nc 5 6  \n", WordVectorFormat::glove);
   CHECK(wv.vocab.tokens() == Strings{"a", "b", "c"});
   CHECK(row(wv, "b") == Floats{3, 4});
@@ -61,7 +63,7 @@ TEST_CASE("load_word2vec_text reads the header and word2vec's trailing spaces") 
   CHECK(row(wv, "queen") == Floats{1e-3f, 2, 3});
 }
 
-TEST_CASE("load_fasttext reads a .vec file (word2vec text layout, CRLF tolerated)") {
+TEST_CASE("load_fasttext reads a .vec file (word2vec text layout with CRLF tolerated)") {
   TempDir dir;
   const auto path = dir.write("ft.vec", "3 2\r\n</s> 0.1 0.2 \r\n, -0.3 0.4 \r\nthe 5 6 \r\n");
   const auto wv = io::load_fasttext(path);
@@ -94,7 +96,7 @@ TEST_CASE("load_word2vec_binary reads little-endian float32 with or without the 
   }
 }
 
-TEST_CASE("load_word2vec_binary takes any bytes but space and newline in tokens, and a CRLF header") {
+TEST_CASE("load_word2vec_binary takes any bytes but space and newline in tokens and a CRLF header") {
   const auto wv = io::parse_word_vectors("2 2\r\n优 " + kVecA + "\n\xff\t\r " + kVecB + "\n",
                                          WordVectorFormat::word2vec_binary);
   CHECK(wv.vocab.tokens() == Strings{"优", "\xff\t\r"});
@@ -146,7 +148,7 @@ TEST_CASE("max_vectors stops reading early: the rest of the file is never looked
   CHECK_THROWS_WITH(WordVectorLoadOptions().max_vectors(-1), "WordVectorLoadOptions::max_vectors: n = -1 must be >= 0");
 }
 
-TEST_CASE("lowercase folds A-Z; on a collision the first row wins and the others are counted") {
+TEST_CASE("lowercase folds A-Z and on a collision the first row wins and the others are counted") {
   const std::string file = "The 1 2\nthe 3 4\nTHE 5 6\nApple 7 8\nÉCOLE 9 10\n";
   const auto folded = io::parse_word_vectors(file, WordVectorFormat::glove, WordVectorLoadOptions().lowercase(true));
   CHECK(folded.vocab.tokens() == Strings{"the", "apple", "École"});  // only ASCII letters are folded
@@ -163,7 +165,7 @@ TEST_CASE("lowercase folds A-Z; on a collision the first row wins and the others
   CHECK(head.vocab.tokens() == Strings{"the"});
 }
 
-TEST_CASE("add_pad puts a zero row at id 0; add_unk adds the mean row and the fallback id") {
+TEST_CASE("add_pad puts a zero row at id 0 and add_unk adds the mean row and the fallback id") {
   const std::string file = "a 1 2\nb 3 5\n";
   const auto both = io::parse_word_vectors(file, WordVectorFormat::glove,
                                            WordVectorLoadOptions().add_pad(true).add_unk(true));
@@ -263,7 +265,7 @@ TEST_CASE("the savers write the documented layouts byte for byte") {
   CHECK(tg_test::read_file(dir.path("v.bin")) == "2 2\na " + kVecA + "\nbb " + kVecB + "\n");
 }
 
-TEST_CASE("the savers refuse what a word2vec file cannot hold, before creating the file") {
+TEST_CASE("the savers refuse what a word2vec file cannot hold before creating the file") {
   TempDir dir;
   WordVectors<float> wv;
   wv.vocab = io::Vocabulary({"ok", "new york"});

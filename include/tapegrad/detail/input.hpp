@@ -240,30 +240,43 @@ ParseStatus parse_real_stream(const char* first, const char* last, T& out) {
   return ParseStatus::ok;
 }
 
-/// Parses all of [first, last) as a decimal number of type T: no spaces, an optional sign ('+' too),
-/// "nan" and "inf" accepted (the caller decides about them), never locale-dependent. A value too
-/// small for T rounds to zero or a subnormal; one too large for T is out_of_range.
+/// Parses the decimal number of type T at the start of [first, last), which must end at a space or at
+/// `last`; `end` receives where it ends. No leading spaces, an optional sign ('+' too), "nan" and "inf"
+/// accepted (the caller decides about them), never locale-dependent. A value too small for T rounds to
+/// zero or a subnormal; one too large for T is out_of_range.
 template <class T>
-ParseStatus parse_real(const char* first, const char* last, T& out) {
-  static_assert(std::is_floating_point_v<T>, "parse_real: T must be float or double");
+ParseStatus parse_field(const char* first, const char* last, T& out, const char*& end) {
+  static_assert(std::is_floating_point_v<T>, "parse_field: T must be float or double");
+  end = first;
   if (first != last && *first == '+') {
     ++first;
     if (first == last || *first == '+' || *first == '-') return ParseStatus::bad;
   }
 #if defined(__cpp_lib_to_chars)
   auto [ptr, ec] = std::from_chars(first, last, out);
-  if (ec == std::errc::invalid_argument || ptr != last) return ParseStatus::bad;
+  end = ptr;
+  if (ec == std::errc::invalid_argument || (ptr != last && *ptr != ' ')) return ParseStatus::bad;
   if (ec == std::errc::result_out_of_range) {
     // from_chars reports underflow like overflow; a wider type tells them apart.
     long double wide = 0;
-    auto [wide_ptr, wide_ec] = std::from_chars(first, last, wide);
-    if (wide_ec != std::errc() || wide_ptr != last || !(std::fabs(wide) < 1)) return ParseStatus::out_of_range;
+    auto [wide_ptr, wide_ec] = std::from_chars(first, ptr, wide);
+    if (wide_ec != std::errc() || wide_ptr != ptr || !(std::fabs(wide) < 1)) return ParseStatus::out_of_range;
     out = static_cast<T>(wide);  // between zero and T's smallest subnormal: rounds, well defined
   }
   return ParseStatus::ok;
 #else
-  return parse_real_stream(first, last, out);
+  const void* space = std::memchr(first, ' ', static_cast<std::size_t>(last - first));
+  end = space ? static_cast<const char*>(space) : last;
+  return parse_real_stream(first, end, out);
 #endif
+}
+
+/// Parses all of [first, last) as parse_field does.
+template <class T>
+ParseStatus parse_real(const char* first, const char* last, T& out) {
+  const char* end = nullptr;
+  const ParseStatus status = parse_field(first, last, out, end);
+  return status == ParseStatus::ok && end != last ? ParseStatus::bad : status;
 }
 
 /// Parses all of [first, last) as a decimal int64 (optional '-', no '+', no spaces); false otherwise.

@@ -36,6 +36,13 @@ class Vocabulary {
     return it->second;
   }
 
+  /// Makes room for `n` tokens in all, so adding them does not regrow the tables.
+  void reserve(std::int64_t n) {
+    if (n <= 0) return;
+    tokens_.reserve(static_cast<std::size_t>(n));
+    ids_.reserve(static_cast<std::size_t>(n));
+  }
+
   /// The id of `token`. An absent token gets the unknown-token id if one is set, else IndexError.
   std::int64_t id(const std::string& token) const {
     if (const auto it = ids_.find(token); it != ids_.end()) return it->second;

@@ -152,6 +152,8 @@ class WordVectorTable {
     rows_.reserve((static_cast<std::size_t>(specials_) + static_cast<std::size_t>(expected_rows)) * n);
     rows_.assign(static_cast<std::size_t>(specials_) * n, T(0));
     where_.reserve(static_cast<std::size_t>(expected_rows));
+    // The hash table is filled as it is reserved, so a count not yet backed by rows only gets a capped share.
+    vocab_.reserve(specials_ + std::min<std::int64_t>(expected_rows, 1 << 20));
   }
 
   std::int64_t dim() const noexcept { return dim_; }
@@ -275,6 +277,17 @@ std::string_view parse_text_row(std::string_view line, std::int64_t dim, bool sp
   if (line.empty()) throw_format(at, cat("empty line (expected a token and ", dim, " numbers)"));
   const char* const begin = line.data();
   const char* const end = begin + line.size();
+  // Fast path, one pass: a token without spaces and exactly `dim` numbers after it (every well-formed
+  // word2vec row and nearly every GloVe row). Anything else is settled by the definition below.
+  if (const void* sp = std::memchr(begin, ' ', line.size()); sp && sp != begin) {
+    const char* q = static_cast<const char*>(sp);
+    std::int64_t i = 0;
+    while (i < dim && q != end) {
+      if (parse_field(q + 1, end, out[i], q) != ParseStatus::ok || (!allow_nonfinite && !std::isfinite(out[i]))) break;
+      ++i;
+    }
+    if (i == dim && q == end) return std::string_view(begin, static_cast<std::size_t>(static_cast<const char*>(sp) - begin));
+  }
   const char* p = end;
   std::int64_t spaces = 0;
   while (p > begin) {
@@ -349,8 +362,12 @@ io::WordVectors<T> read_glove(Input& in, const io::WordVectorLoadOptions& opt) {
   if (dim == 1 && parse_int64(first.substr(0, space), a) && parse_int64(first.substr(space + 1), b) && a >= 0 && b > 0)
     throw_format(lines.place(), cat("the line ", quote(first), " looks like a word2vec header, but GloVe files have "
                                     "no header; use load_word2vec_text or load_fasttext"));
+  // GloVe has no count: guess it from the first line's length (lines vary little), which stays within
+  // the file's bound on rows, and spares a 100k-row file a dozen regrowths.
+  std::int64_t guess = static_cast<std::int64_t>(in.bytes_left() / (line.size() + 1)) + 1;
+  if (opt.max_vectors()) guess = std::min(guess, *opt.max_vectors());
   WordVectorTable<T> table("line", opt);
-  table.start(dim, 0);
+  table.start(dim, guess);
   do {
     if (!table.may_read_more()) break;
     const InputPlace at = lines.place();
