@@ -175,13 +175,10 @@ class WordVectorTable {
     if (token.size() > io::kMaxTokenBytes)
       throw_format(at, cat("token of ", token.size(), " bytes is longer than the limit of ", io::kMaxTokenBytes,
                            " bytes: ", quote(token)));
-    if (opt_.lowercase()) {
-      key_.assign(token.data(), token.size());
+    key_.assign(token.data(), token.size());
+    if (opt_.lowercase())
       for (char& c : key_)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    } else {
-      key_.assign(token.data(), token.size());
-    }
     if (opt_.add_pad() && key_ == opt_.pad_token())
       throw_format(at, cat("token ", quote(key_), " is reserved for the padding row by add_pad; rename that "
                            "row with pad_token(...) or load without add_pad"));
