@@ -60,7 +60,8 @@ void run(std::string_view bytes, io::WordVectorFormat format, const io::WordVect
   if (wv.weight.dim() != 2 || wv.weight.size(0) != wv.vocab.size()) fail("weight rows != vocabulary size");
   if (wv.dim() < 1 || wv.dim() > io::kMaxWordVectorDim) fail("dimension out of range");
   if (opt.max_vectors() && wv.size() > specials + *opt.max_vectors()) fail("more rows than max_vectors");
-  if (static_cast<std::uint64_t>(wv.weight.numel()) > 4 * bytes.size() + 2 * static_cast<std::uint64_t>(wv.dim()))
+  // A value takes at least 2 bytes of text (a space and a digit) or 4 of binary.
+  if (wv.weight.numel() > static_cast<std::int64_t>(bytes.size() / 2) + specials * wv.dim())
     fail("more values than the input can hold");
   if (opt.add_pad()) {
     if (wv.vocab.token(0) != opt.pad_token()) fail("pad token not at id 0");
