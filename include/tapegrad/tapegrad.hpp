@@ -7,6 +7,7 @@
 #include "tapegrad/factories.hpp"
 #include "tapegrad/grad_mode.hpp"
 #include "tapegrad/gradcheck.hpp"
+#include "tapegrad/io.hpp"
 #include "tapegrad/nn.hpp"
 #include "tapegrad/ops.hpp"
 #include "tapegrad/optim.hpp"
