@@ -34,6 +34,10 @@ template <class T>
 inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
                                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::int32_t>;
 
+/// Element types accepted as indices (by Embedding, index_select, one_hot...), like PyTorch's Long and Int.
+template <class I>
+inline constexpr bool is_index_v = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
+
 template <class T>
 constexpr const char* dtype_name() {
   if constexpr (std::is_same_v<T, float>) return "float32";

@@ -19,9 +19,6 @@
 namespace tapegrad {
 namespace detail {
 
-template <class I>
-inline constexpr bool is_index_v = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
-
 /// How many lookups ahead the gathers and scatters prefetch rows.
 inline constexpr std::int64_t kPrefetchAhead = 8;
 

@@ -16,10 +16,6 @@
 namespace tapegrad {
 namespace detail {
 
-/// Element types that ops accept as indices, like PyTorch's Long and Int.
-template <class I>
-inline constexpr bool is_index_v = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
-
 /// " at position 2" (1-d), " at position [1, 0]" (n-d) or "" (0-d): where element `flat` of a
 /// tensor of `shape` sits, for messages about bad indices.
 inline std::string at_position(const Shape& shape, std::int64_t flat) {
