@@ -491,37 +491,47 @@ Tensor<T> Tensor<T>::clone() const {
 }
 
 template <class T>
-Tensor<T> Tensor<T>::reshape(Shape new_shape) const {
+Tensor<T> Tensor<T>::reshaped(Shape new_shape, const char* op, const char* node_name) const {
   const std::int64_t n = numel();
   std::int64_t known = 1, infer_at = -1;
   for (std::size_t i = 0; i < new_shape.size(); ++i) {
     if (new_shape[i] == -1) {
       if (infer_at >= 0)
-        throw ShapeError(detail::cat("reshape: only one size can be -1, got ", detail::shape_str(new_shape)));
+        throw ShapeError(detail::cat(op, ": only one size can be -1, got ", detail::shape_str(new_shape)));
       infer_at = static_cast<std::int64_t>(i);
     } else if (new_shape[i] < 0) {
-      throw ShapeError(detail::cat("reshape: invalid size ", new_shape[i], " in ", detail::shape_str(new_shape)));
+      throw ShapeError(detail::cat(op, ": invalid size ", new_shape[i], " in ", detail::shape_str(new_shape)));
     } else {
       known *= new_shape[i];
     }
   }
   if (infer_at >= 0) {
     if (known == 0 || n % known != 0)
-      throw ShapeError(detail::cat("reshape: shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
+      throw ShapeError(detail::cat(op, ": shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
                                    " elements (shape ", detail::shape_str(shape()), ")"));
     new_shape[static_cast<std::size_t>(infer_at)] = n / known;
   } else if (known != n) {
-    throw ShapeError(detail::cat("reshape: shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
+    throw ShapeError(detail::cat(op, ": shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,
                                  " elements (shape ", detail::shape_str(shape()), ")"));
   }
   dense();
   Tensor out = detail::make_alias(*this, std::move(new_shape));
   if (detail::should_record(*this))
-    detail::record(out, "ViewBackward0", detail::edges(*this),
+    detail::record(out, node_name, detail::edges(*this),
                    [in_shape = shape()](const Tensor& g, detail::GradSink& grads) {
                      grads.add(0, detail::make_alias(g, in_shape));
                    });
   return out;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::reshape(Shape shape) const {
+  return reshaped(std::move(shape), "reshape", "ReshapeAliasBackward0");  // PyTorch 1.13's names
+}
+
+template <class T>
+Tensor<T> Tensor<T>::view(Shape shape) const {
+  return reshaped(std::move(shape), "view", "ViewBackward0");
 }
 
 namespace detail {

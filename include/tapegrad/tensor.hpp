@@ -110,7 +110,7 @@ class Tensor {
   /// Same elements, new shape; one size may be -1. Shares storage; gradients flow back.
   Tensor reshape(Shape shape) const;
   /// Same as reshape: tapegrad tensors are always contiguous, so a view always exists.
-  Tensor view(Shape shape) const { return reshape(std::move(shape)); }
+  Tensor view(Shape shape) const;
   /// Matrix transpose of a tensor with at most 2 dims. Unlike PyTorch it returns a copy, not a view.
   Tensor t() const;
   /// Swaps two dimensions. Returns a contiguous copy (tapegrad has no strided views).
@@ -170,6 +170,7 @@ class Tensor {
   const detail::TensorImpl<T>& checked() const;
   detail::TensorImpl<T>& checked();
   const detail::TensorImpl<T>& dense() const;
+  Tensor reshaped(Shape shape, const char* op, const char* node_name) const;
 
   std::shared_ptr<detail::TensorImpl<T>> impl_;
 };

@@ -45,8 +45,8 @@ Comparison close(const tapegrad::Tensor<T>& actual, const std::vector<double>& e
   const tapegrad::Tensor<T> dense = actual.to_dense();
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const double a = static_cast<double>(dense.data()[i]), e = expected[i];
-    const bool both_nan = std::isnan(a) && std::isnan(e);
-    if (!both_nan && !(std::abs(a - e) <= atol + rtol * std::abs(e))) {
+    if (a == e || (std::isnan(a) && std::isnan(e))) continue;  // exact, equal infinities, or both NaN
+    if (!(std::abs(a - e) <= atol + rtol * std::abs(e))) {
       std::ostringstream os;
       os.precision(10);
       os << "element " << i << ": got " << a << ", expected " << e << " (rtol " << rtol << ", atol " << atol << ")";
@@ -54,6 +54,14 @@ Comparison close(const tapegrad::Tensor<T>& actual, const std::vector<double>& e
     }
   }
   return {};
+}
+
+/// A braced shape, close(t, values, {3}): without this overload `{3}` would silently become rtol = 3
+/// (an initializer_list parameter wins over a double for a braced argument).
+template <class T>
+Comparison close(const tapegrad::Tensor<T>& actual, const std::vector<double>& expected,
+                 std::initializer_list<std::int64_t> shape, double rtol = 1e-6, double atol = 1e-7) {
+  return close(actual, expected, tapegrad::Shape(shape), rtol, atol);
 }
 
 template <class T>
