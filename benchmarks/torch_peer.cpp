@@ -16,8 +16,7 @@ bool available() { return true; }
 void set_threads(int threads) { torch::set_num_threads(threads); }
 
 std::string describe() {
-  const char* core = std::getenv("OPENBLAS_CORETYPE");
-  return std::string("libtorch ") + TORCH_VERSION + " (OPENBLAS_CORETYPE=" + (core ? core : "unset: auto-detected") + ")";
+  return std::string("libtorch ") + TORCH_VERSION + " (Debian build: OpenMP intra-op threads, GEMM in the system BLAS)";
 }
 
 std::vector<Case> tape_cases(int ops) {

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Linear forward and forward + backward against libtorch and the bare GEMMs (Eigen, or the BLAS
+// when built as bench_linear_blas with EIGEN_USE_BLAS), at (B, in, out) = (1, 768, 768),
+// (32, 512, 512), (256, 1024, 1024), (4096, 300, 2).
+#include <tapegrad/tapegrad.hpp>
+
+#include "suite.hpp"
+
+namespace tg = tapegrad;
+
+namespace {
+
+using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+
+// This machine's measured fp32 FMA peak per core (docs/performance.md, perf-anchors): 275 GFLOP/s.
+constexpr double kPeakPerThread = 275e9;
+
+struct Shape3 {
+  std::int64_t b, in, out;
+};
+
+void run_shape(const Shape3& s) {
+  const std::string name = "(" + std::to_string(s.b) + "," + std::to_string(s.in) + "," + std::to_string(s.out) + ")";
+  tg::nn::Linear<float> lin(tg::nn::LinearOptions(s.in, s.out));
+  tg::Tensor<float> x = tg::empty<float>({s.b, s.in});
+  bench::fill_unit_variance(x.data(), s.b * s.in);
+  tg::Tensor<float> g = tg::empty<float>({s.b, s.out});
+  bench::fill_unit_variance(g.data(), s.b * s.out, 3);
+
+  // The bare GEMMs on the same data into preallocated outputs: the reference.
+  auto raw = std::make_shared<std::tuple<Mat, Mat, Mat, Vec>>(Mat(s.b, s.out), Mat(s.b, s.in), Mat(s.out, s.in), Vec(s.out));
+  const Eigen::Map<const Mat> xm(x.data(), s.b, s.in), wm(lin.weight.data(), s.out, s.in), gm(g.data(), s.b, s.out);
+  const Eigen::Map<const Vec> bm(lin.bias.data(), s.out);
+  auto ref_fwd = [raw, xm, wm, bm] {
+    Mat& y = std::get<0>(*raw);
+    y.rowwise() = bm;
+    y.noalias() += xm * wm.transpose();
+    bench::keep(y.data());
+  };
+  auto ref_fwd_bwd = [raw, xm, wm, bm, gm, ref_fwd] {
+    ref_fwd();
+    std::get<1>(*raw).noalias() = gm * wm;
+    std::get<2>(*raw).noalias() = gm.transpose() * xm;
+    std::get<3>(*raw) = gm.colwise().sum();
+    bench::keep(std::get<3>(*raw).data());
+  };
+
+  const double flop = 2.0 * static_cast<double>(s.b * s.in * s.out);
+  bench::Case fwd{"fwd " + name,
+                  [&lin, x] {
+                    tg::NoGradGuard no_grad;
+                    auto y = lin(x);
+                    bench::keep(y.data());
+                  },
+                  torch_peer::linear(s.b, s.in, s.out, false), ref_fwd, flop, true, ""};
+  const bench::Result rf = bench::run(fwd);
+
+  tg::Tensor<float> xg = x.detach().requires_grad_();
+  bench::Case fb{"fwd+bwd " + name,
+                 [&lin, xg, g]() mutable {
+                   lin.weight.mutable_grad() = tg::Tensor<float>();
+                   lin.bias.mutable_grad() = tg::Tensor<float>();
+                   xg.mutable_grad() = tg::Tensor<float>();
+                   lin(xg).backward(g);
+                 },
+                 torch_peer::linear(s.b, s.in, s.out, true), ref_fwd_bwd, 3 * flop, true, ""};
+  const bench::Result rb = bench::run(fb);
+  std::printf("%-38s fwd %.0f%%, fwd+bwd %.0f%% of the 275 GFLOP/s FMA peak (1 thread)\n", "", 100 * flop / rf.tapegrad / kPeakPerThread,
+              100 * 3 * flop / rb.tapegrad / kPeakPerThread);
+}
+
+}  // namespace
+
+int main(int, char** argv) {
+  bench::run_libtorch_at_its_best(argv);
+#if defined(EIGEN_USE_BLAS)
+  bench::print_header("Linear, GEMM routed to the BLAS (EIGEN_USE_BLAS), float32");
+#else
+  bench::print_header("Linear, Eigen's own GEMM, float32");
+#endif
+  std::printf("FLOP: fwd 2*B*in*out, fwd+bwd 6*B*in*out. reference: the bare GEMMs (+ bias) on the same data, into\n"
+              "preallocated outputs. libtorch fwd runs under NoGradGuard; fwd+bwd resets all grads to none each time.\n");
+  bench::print_columns();
+  std::vector<Shape3> shapes{{1, 768, 768}, {32, 512, 512}, {256, 1024, 1024}, {4096, 300, 2}};
+  if (bench::quick()) shapes = {{1, 64, 64}, {32, 64, 32}};
+  for (const Shape3& s : shapes) run_shape(s);
+  bench::print_footer();
+  return 0;
+}
