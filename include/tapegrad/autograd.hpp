@@ -126,6 +126,10 @@ void scatter_add_rows(Tensor<T>& dense, const Tensor<T>& sparse) {
 /// Two sparse gradients side by side (duplicates kept; coalesce() sums them).
 template <class T>
 Tensor<T> concat_sparse(const Tensor<T>& a, const Tensor<T>& b) {
+  // An empty side (what zero_grad leaves) adds nothing: share the other's parts, as the first
+  // sparse gradient of a leaf is shared, instead of copying nnz rows.
+  if (a.indices().numel() == 0) return make_sparse(a.shape(), b.indices(), b.values(), b.is_coalesced());
+  if (b.indices().numel() == 0) return make_sparse(a.shape(), a.indices(), a.values(), a.is_coalesced());
   const Tensor<std::int64_t> ia = a.indices(), ib = b.indices();
   const Tensor<T> va = a.values(), vb = b.values();
   Tensor<std::int64_t> idx = make_tensor<std::int64_t>({ia.numel() + ib.numel()});
