@@ -2,9 +2,11 @@
 // Reductions: sum, mean and norm over all elements or over chosen dims; argmax.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "tapegrad/ops/pointwise.hpp"
@@ -50,6 +52,22 @@ inline Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim) 
   return out;
 }
 
+/// A shape seen as [outer, reduced, inner] when the reduced dims are consecutive.
+struct BlockLayout {
+  std::int64_t outer = 1, reduced = 1, inner = 1;
+  static std::optional<BlockLayout> of(const Shape& shape, const Shape& dims) {
+    if (dims.empty()) return std::nullopt;
+    for (std::size_t k = 1; k < dims.size(); ++k)
+      if (dims[k] != dims[k - 1] + 1) return std::nullopt;
+    BlockLayout b;
+    for (std::size_t k = 0; k < shape.size(); ++k) {
+      const auto d = static_cast<std::int64_t>(k);
+      (d < dims.front() ? b.outer : d > dims.back() ? b.inner : b.reduced) *= shape[k];
+    }
+    return b;
+  }
+};
+
 /// Sum over `dims` into a tensor of shape `out_shape` (the keepdim shape, or the same elements
 /// without the reduced dims); `scale` multiplies the result (1/count for mean).
 template <class T>
@@ -64,8 +82,19 @@ Tensor<T> sum_dims(const Tensor<T>& a, const Shape& dims, const Shape& keep, con
     return out;
   }
   std::vector<acc_t<T>> acc(static_cast<std::size_t>(out.numel()), acc_t<T>(0));
-  for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
-                  [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+  if (const auto block = BlockLayout::of(a.shape(), dims)) {
+    // One block of consecutive dims (mean over tokens, say): plain loops that vectorise. Each
+    // output still receives its inputs in ascending order, so the sums are the same bits.
+    for (std::int64_t outer = 0; outer < block->outer; ++outer)
+      for (std::int64_t r = 0; r < block->reduced; ++r) {
+        const T* src = x + (outer * block->reduced + r) * block->inner;
+        acc_t<T>* dst = acc.data() + outer * block->inner;
+        for (std::int64_t j = 0; j < block->inner; ++j) dst[j] += src[j];
+      }
+  } else {
+    for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
+                    [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+  }
   for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * static_cast<acc_t<T>>(scale));
   return out;
 }
@@ -85,11 +114,25 @@ Tensor<T> sum_or_mean(const char* op, const char* node_name, const Tensor<T>& a,
   Tensor<T> out = sum_dims(a, rdims, keep, keepdim ? keep : reduced_shape(a.shape(), rdims, false), scale);
   if constexpr (std::is_floating_point_v<T>) {
     if (should_record(a))
-      record(out, node_name, edges(a), [in_shape = a.shape(), keep, scale](const Tensor<T>& g, GradSink& grads) {
+      record(out, node_name, edges(a), [in_shape = a.shape(), keep, rdims, scale](const Tensor<T>& g, GradSink& grads) {
         Tensor<T> spread;
         if (g.numel() == 1) {  // a full reduction: every input element gets the same gradient
           spread = make_tensor<T>(in_shape);
           std::fill_n(spread.data(), spread.numel(), static_cast<T>(g.data()[0] * scale));
+        } else if (const auto block = BlockLayout::of(in_shape, rdims)) {  // plain loops, same products
+          spread = make_tensor<T>(in_shape);
+          const T* src = g.data();
+          T* dst = spread.data();
+          const T s = static_cast<T>(scale);
+          for (std::int64_t outer = 0; outer < block->outer; ++outer)
+            for (std::int64_t r = 0; r < block->reduced; ++r) {
+              T* row = dst + (outer * block->reduced + r) * block->inner;
+              const T* from = src + outer * block->inner;
+              if (scale != 1.0)
+                for (std::int64_t j = 0; j < block->inner; ++j) row[j] = from[j] * s;
+              else
+                std::copy_n(from, block->inner, row);
+            }
         } else {
           spread = expand_copy(make_alias(g, keep), in_shape);
           if (scale != 1.0) spread.flat() *= static_cast<T>(scale);
