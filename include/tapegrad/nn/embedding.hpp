@@ -12,33 +12,14 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/detail/parallel.hpp"
+#include "tapegrad/detail/prefetch.hpp"
 #include "tapegrad/factories.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad {
 namespace detail {
-
-/// How many lookups ahead the gathers and scatters prefetch rows.
-inline constexpr std::int64_t kPrefetchAhead = 8;
-
-/// Asks the CPU to start loading (or, for_write, fetching for a store) the row at p: lookups into
-/// a large table are cache misses, and overlapping them is most of a gather's speed. The first
-/// 512 bytes are enough for the hardware prefetcher to follow a longer row.
-inline void prefetch_row(const void* p, std::size_t bytes, bool for_write = false) {
-#if defined(__GNUC__) || defined(__clang__)
-  const char* c = static_cast<const char*>(p);
-  const std::size_t end = std::min<std::size_t>(bytes, 512);
-  for (std::size_t off = 0; off < end; off += 64) {
-    if (for_write)
-      __builtin_prefetch(c + off, 1);
-    else
-      __builtin_prefetch(c + off);
-  }
-#else
-  (void)p, (void)bytes, (void)for_write;
-#endif
-}
 
 /// "[1, 2]": the multi-index of the element at row-major position `flat` in `shape`.
 inline std::string position_str(const Shape& shape, std::int64_t flat) {
@@ -110,13 +91,13 @@ double row_norm(const T* row, std::int64_t d, double p) {
   return static_cast<double>(std::pow(r.abs().pow(static_cast<T>(p)).sum(), static_cast<T>(1 / p)));
 }
 
-/// PyTorch's embedding_renorm_: each distinct row in idx[0, n) whose norm exceeds max_norm is scaled
-/// in place by max_norm / (norm + 1e-7), with no gradient through the scale. Write access is taken
-/// only when a row changes, so a weight saved by another op is copied (copy-on-write) only then.
-template <class T, class I>
-void embedding_renorm(Tensor<T> weight, const I* idx, std::int64_t n, double max_norm, double norm_type) {
+/// PyTorch's embedding_renorm_ on the distinct rows in `rows` (any order, duplicates allowed):
+/// each whose norm exceeds max_norm is scaled in place by max_norm / (norm + 1e-7), with no
+/// gradient through the scale. Write access is taken only when a row changes, so a weight saved by
+/// another op is copied (copy-on-write) only then. Returns the weight's elements if it wrote.
+template <class T>
+T* renorm_rows(Tensor<T>& weight, std::vector<std::int64_t>& rows, double max_norm, double norm_type) {
   NoGradGuard no_grad;
-  std::vector<std::int64_t> rows(idx, idx + n);
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   const std::int64_t d = weight.size(1);
@@ -130,6 +111,20 @@ void embedding_renorm(Tensor<T> weight, const I* idx, std::int64_t n, double max
       Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(write + r * d, d) *= scale;
     }
   }
+  return write;
+}
+
+/// embedding_renorm_ for the rows idx[0, n) names. The norms are checked lookup by lookup first,
+/// without sorting: once a table has been renormalised (every call after the first one on the
+/// same rows) nothing exceeds max_norm, and the sort of all n indices was most of the cost.
+template <class T, class I>
+void embedding_renorm(Tensor<T> weight, const I* idx, std::int64_t n, double max_norm, double norm_type) {
+  const std::int64_t d = weight.size(1);
+  const T* w = std::as_const(weight).data();
+  std::vector<std::int64_t> over;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (row_norm(w + idx[i] * d, d, norm_type) > max_norm) over.push_back(idx[i]);
+  if (!over.empty()) renorm_rows(weight, over, max_norm, norm_type);
 }
 
 /// How often each index occurs in a whole input (scale_grad_by_freq divides by it).
@@ -189,19 +184,26 @@ void embedding_backward(const Tensor<T>& g, const Saved<I>& saved_idx, const Sha
     return;
   }
   T* dst = grads.buffer<T>(0, weight_shape).data();
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAhead < n) prefetch_row(dst + idx[i + kPrefetchAhead] * d, static_cast<std::size_t>(d) * sizeof(T), true);
-    const std::int64_t k = idx[i];
-    if (k == padding_idx) continue;
-    if (counts) {
-      const T s = scale_of(k);
-      T* out = dst + k * d;
-      const T* in = src + i * d;
-      for (std::int64_t j = 0; j < d; ++j) out[j] = std::fma(in[j], s, out[j]);  // torch's AVX2 fmadd, bit for bit
-    } else {
-      Row(dst + k * d, d) += ConstRow(src + i * d, d);
+  // With threads, each owns a range of rows and walks all indices, adding only into its rows: no
+  // two threads write one row, and each row still sums its gradients in input order (same bits).
+  const std::int64_t num = weight_shape[0];
+  parallel_for(num, 3.0 * static_cast<double>(n * d) * sizeof(T), [&](std::int64_t first_row, std::int64_t end_row) {
+    const bool all_rows = first_row == 0 && end_row == num;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t k = idx[i];
+      if (k == padding_idx || (!all_rows && (k < first_row || k >= end_row))) continue;
+      if (all_rows && i + kPrefetchAhead < n)
+        prefetch_row(dst + idx[i + kPrefetchAhead] * d, static_cast<std::size_t>(d) * sizeof(T), true);
+      if (counts) {
+        const T s = scale_of(k);
+        T* out = dst + k * d;
+        const T* in = src + i * d;
+        for (std::int64_t j = 0; j < d; ++j) out[j] = std::fma(in[j], s, out[j]);  // torch's AVX2 fmadd, bit for bit
+      } else {
+        Row(dst + k * d, d) += ConstRow(src + i * d, d);
+      }
     }
-  }
+  });
 }
 
 /// Embedding options after validation, as the kernel takes them.
@@ -222,7 +224,6 @@ Tensor<T> embedding_forward(const char* op, const Tensor<I>& input, const Tensor
   check_indices(op, input, num);
   const I* idx = input.data();
   const std::int64_t n = input.numel();
-  if (c.max_norm) embedding_renorm(weight, idx, n, *c.max_norm, c.norm_type);
 
   Shape out_shape = input.shape();
   out_shape.push_back(d);
@@ -230,9 +231,25 @@ Tensor<T> embedding_forward(const char* op, const Tensor<I>& input, const Tensor
   const T* w = weight.data();
   T* o = out.data();
   const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(T);
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAhead < n) prefetch_row(w + idx[i + kPrefetchAhead] * d, row_bytes);
-    std::memcpy(static_cast<void*>(o + i * d), w + idx[i] * d, row_bytes);
+  // max_norm renormalises the looked-up rows before the lookup, as PyTorch. The norm is taken on
+  // the copy, still in L1; usually (the rows were renormalised by earlier calls) no row is over,
+  // and that check is the whole cost. `over` flags the positions whose row is.
+  std::vector<unsigned char> over(c.max_norm ? static_cast<std::size_t>(n) : 0);
+  parallel_for(n, 2.0 * static_cast<double>(n) * static_cast<double>(row_bytes), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      if (i + kPrefetchAhead < end) prefetch_row(w + idx[i + kPrefetchAhead] * d, row_bytes);
+      std::memcpy(static_cast<void*>(o + i * d), w + idx[i] * d, row_bytes);
+      if (c.max_norm) over[static_cast<std::size_t>(i)] = row_norm(o + i * d, d, c.norm_type) > *c.max_norm;
+    }
+  });
+  std::vector<std::int64_t> rows;
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(over.size()); ++i)
+    if (over[static_cast<std::size_t>(i)]) rows.push_back(idx[i]);
+  if (!rows.empty()) {
+    Tensor<T> table = weight;
+    if (const T* renormed = renorm_rows(table, rows, *c.max_norm, c.norm_type))
+      for (std::int64_t i = 0; i < n; ++i)
+        if (over[static_cast<std::size_t>(i)]) std::memcpy(static_cast<void*>(o + i * d), renormed + idx[i] * d, row_bytes);
   }
 
   if (should_record(weight))

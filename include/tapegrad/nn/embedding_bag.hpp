@@ -161,15 +161,19 @@ struct EmbeddingBagBackward {
         grads.add(0, make_sparse(weight_shape, std::move(rows), std::move(values), false));
       } else {
         T* dst = grads.buffer<T>(0, weight_shape).data();
-        for (std::int64_t b = 0; b < bags; ++b)
-          for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
-            const std::int64_t k = ix[i];
-            if (k == c.padding_idx) continue;
-            if (plain)
-              Row(dst + k * d, d) += ConstRow(gv + b * d, d);
-            else
-              Row(dst + k * d, d) += ConstRow(gv + b * d, d) * factor(i, b);
-          }
+        // With threads, each owns a range of rows (as in Embedding's backward): same sums, same order.
+        const std::int64_t num = weight_shape[0];
+        parallel_for(num, 3.0 * static_cast<double>(bounds.back() * d) * sizeof(T), [&](std::int64_t first_row, std::int64_t end_row) {
+          for (std::int64_t b = 0; b < bags; ++b)
+            for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
+              const std::int64_t k = ix[i];
+              if (k == c.padding_idx || k < first_row || k >= end_row) continue;
+              if (plain)
+                Row(dst + k * d, d) += ConstRow(gv + b * d, d);
+              else
+                Row(dst + k * d, d) += ConstRow(gv + b * d, d) * factor(i, b);
+            }
+        });
       }
     }
     if (grads.wants(1)) {
@@ -217,22 +221,26 @@ Tensor<T> embedding_bag_forward(const char* op, const Tensor<I>& input, const Te
   const std::int64_t n = input.numel();
   const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(T);
   // One pass over the bags; the mode is chosen once, outside the loops, so that each per-row step
-  // compiles to a tight vectorised loop.
+  // compiles to a tight vectorised loop. Bags are independent (each writes its own output row),
+  // so threads take ranges of bags.
+  const double bytes = static_cast<double>(n + bags) * static_cast<double>(row_bytes);
   auto reduce = [&](auto step) {
-    for (std::int64_t b = 0; b < bags; ++b) {
-      T* ob = o + b * d;
-      std::int64_t count = 0;
-      for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
-        if (i + kPrefetchAhead < n) prefetch_row(w + idx[i + kPrefetchAhead] * d, row_bytes);
-        const std::int64_t k = idx[i];
-        if (k == c.padding_idx) continue;  // padding is left out of the reduction and of the mean's count
-        step(ob, w + k * d, i, k, b, count == 0);
-        ++count;
+    parallel_for(bags, bytes, [&](std::int64_t first_bag, std::int64_t end_bag) {
+      for (std::int64_t b = first_bag; b < end_bag; ++b) {
+        T* ob = o + b * d;
+        std::int64_t count = 0;
+        for (std::int64_t i = bounds[static_cast<std::size_t>(b)]; i < bounds[static_cast<std::size_t>(b) + 1]; ++i) {
+          if (i + kPrefetchAhead < n) prefetch_row(w + idx[i + kPrefetchAhead] * d, row_bytes);
+          const std::int64_t k = idx[i];
+          if (k == c.padding_idx) continue;  // padding is left out of the reduction and of the mean's count
+          step(ob, w + k * d, i, k, b, count == 0);
+          ++count;
+        }
+        if (c.mode == nn::EmbeddingBagMode::Mean && count > 0)
+          for (std::int64_t j = 0; j < d; ++j) ob[j] /= static_cast<T>(count);  // divided, as torch (bit for bit)
+        counts[static_cast<std::size_t>(b)] = count;
       }
-      if (c.mode == nn::EmbeddingBagMode::Mean && count > 0)
-        for (std::int64_t j = 0; j < d; ++j) ob[j] /= static_cast<T>(count);  // divided, as torch (bit for bit)
-      counts[static_cast<std::size_t>(b)] = count;
-    }
+    });
   };
   if (is_max) {
     reduce([&](T* ob, const T* row, std::int64_t, std::int64_t k, std::int64_t b, bool first) {
