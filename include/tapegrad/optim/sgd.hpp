@@ -2,6 +2,7 @@
 // SGD with momentum, dampening, Nesterov momentum and weight decay, as torch.optim.SGD in PyTorch 1.13.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -75,9 +76,10 @@ class SGD : public Optimizer<T> {
       if (first) buffer = detail::zeros_of<T>(param.shape());
       T* p = param.data();
       T* b = momentum ? buffer.data() : nullptr;
-      detail::for_each_update(grad, this->rows_, mode, [&](std::int64_t off, std::int64_t n, const T* g) {
-        update(p + off, b ? b + off : nullptr, g, n, first);
-      });
+      detail::for_each_update(
+          grad, this->rows_, mode,
+          [&](std::int64_t off, std::int64_t n, const T* g) { update(p + off, b ? b + off : nullptr, g, n, first); }, p,
+          /*parallel=*/true);
     }
   }
 
@@ -110,6 +112,17 @@ class SGD : public Optimizer<T> {
     const ConstMap g(g_data, n);
     const T neg_lr = T(-options_.lr()), decay = T(options_.weight_decay()), mom = T(options_.momentum());
     const T keep = T(1 - options_.dampening());
+    if (!b_data && options_.weight_decay() == 0) {
+      // p + (-lr) * (+0) is p, bit for bit, so blocks of a gradient that are exactly +0 are
+      // skipped: a dense embedding gradient is mostly zeros, and then only reading it is left.
+      for (std::int64_t off = 0; off < n; off += kZeroBlock) {
+        const std::int64_t m = std::min(kZeroBlock, n - off);
+        if (m == kZeroBlock ? detail::all_zero_bits<kZeroBlock>(g_data + off) : detail::all_zero_bits(g_data + off, m))
+          continue;
+        Map(p_data + off, m) = Map(p_data + off, m) + neg_lr * ConstMap(g_data + off, m);
+      }
+      return;
+    }
     auto apply = [&](const auto& d) {
       if (!b_data) {
         p = p + neg_lr * d;
@@ -130,6 +143,8 @@ class SGD : public Optimizer<T> {
     else
       apply(g);
   }
+
+  static constexpr std::int64_t kZeroBlock = 64;  // elements per zero check: 4 cache lines of float
 
   SGDOptions options_;
   std::vector<SGDParamState<T>> state_;
