@@ -27,6 +27,12 @@ namespace detail {
                        "; expected [", w[0], "]"));
 }
 
+/// A layer with at most 4 outputs (a classifier head, a regression output). A GEMM would first
+/// copy ("pack") all of X and then read it again; for so few outputs one pass over X, each row
+/// dotted with every weight row while it is in L1, does the same FLOPs in a third of the memory
+/// traffic: (4096, 300) -> 2 ran at 0.9x libtorch through Eigen's GEMM.
+inline bool is_narrow(std::int64_t out_features) { return out_features > 0 && out_features <= 4; }
+
 /// Y = X·Wᵀ + b with X's leading dims flattened onto one GEMM. `who` names the caller in errors.
 template <class T>
 Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b) {
@@ -47,7 +53,12 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
   {
     MutMap ym(y.data(), rows, out_features);
     const ConstMap xm(x.data(), rows, in), wm(w.data(), out_features, in);
-    if (has_bias) {
+    if (is_narrow(out_features)) {
+      const T* bias = has_bias ? b.data() : nullptr;
+      for (std::int64_t i = 0; i < rows; ++i)
+        for (std::int64_t o = 0; o < out_features; ++o)
+          ym(i, o) = (bias ? bias[b.numel() == 1 ? 0 : o] : T(0)) + xm.row(i).dot(wm.row(o));
+    } else if (has_bias) {
       if (b.numel() == out_features)
         ym.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b.data(), out_features);
       else
@@ -72,14 +83,32 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
           bias_shape = has_bias ? b.shape() : Shape()](const Tensor<T>& g, GradSink& grads) {
            const std::int64_t in = ws[1], out_features = ws[0];
            const ConstMap gm(g.data(), rows, out_features);
+           const bool narrow = is_narrow(out_features);
            if (grads.wants(0)) {  // dX = dY·W
              Tensor<T> gx = make_tensor<T>(xs);
-             MutMap(gx.data(), rows, in).noalias() = gm * ConstMap(saved_w.data(), out_features, in);
+             MutMap gxm(gx.data(), rows, in);
+             const ConstMap wm(saved_w.data(), out_features, in);
+             if (narrow) {
+               for (std::int64_t i = 0; i < rows; ++i) {
+                 gxm.row(i) = gm(i, 0) * wm.row(0);
+                 for (std::int64_t o = 1; o < out_features; ++o) gxm.row(i) += gm(i, o) * wm.row(o);
+               }
+             } else {
+               gxm.noalias() = gm * wm;
+             }
              grads.add(0, gx);
            }
            if (grads.wants(1)) {  // dW = dYᵀ·X
              Tensor<T> gw = make_tensor<T>(ws);
-             MutMap(gw.data(), out_features, in).noalias() = gm.transpose() * ConstMap(saved_x.data(), rows, in);
+             MutMap gwm(gw.data(), out_features, in);
+             const ConstMap xm(saved_x.data(), rows, in);
+             if (narrow) {  // one pass over X, the few rows of dW staying in L1
+               gwm.setZero();
+               for (std::int64_t i = 0; i < rows; ++i)
+                 for (std::int64_t o = 0; o < out_features; ++o) gwm.row(o) += gm(i, o) * xm.row(i);
+             } else {
+               gwm.noalias() = gm.transpose() * xm;
+             }
              grads.add(1, gw);
            }
            if (grads.wants(2)) {  // db = column sums of dY
