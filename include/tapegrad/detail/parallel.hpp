@@ -11,11 +11,14 @@
 
 namespace tapegrad::detail {
 
-/// Memory traffic (bytes read + written) below which a kernel stays on one thread. A fork/join
-/// costs about 0.5 us here and a second thread only helps once the work is well above that; at
-/// 1 MiB (10-20 us of work) a second thread pays even when it starts late, and small training
-/// steps (an embedding lookup of 32 x 16 rows) never pay for a thread they cannot use.
-inline constexpr double kParallelMinBytes = double(1 << 20);
+/// Memory traffic (bytes read + written) below which a kernel stays on one thread: 32 MiB, about
+/// a millisecond of work. On an idle machine a fork/join costs about 0.5 us, but on a shared one
+/// (2 vCPUs, other processes busy) the second thread can be off the CPU for a scheduler time
+/// slice, milliseconds, while the first waits at the join: under a load average of 2.6 a
+/// batch-1024 training step with parallel regions from 1 MiB up ran 20x slower on 2 threads
+/// than on 1, and still 9x slower from 8 MiB up. Only kernels long enough to absorb a lost time
+/// slice are split (the gathers and scatters of 1M-row tables at large batches).
+inline constexpr double kParallelMinBytes = double(32 << 20);
 
 /// How many threads a kernel with this much memory traffic would use (1 without OpenMP).
 inline int threads_for(double bytes) {
