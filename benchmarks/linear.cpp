@@ -13,14 +13,11 @@ namespace {
 using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
 
-// This machine's measured fp32 FMA peak per core (docs/performance.md, perf-anchors): 275 GFLOP/s.
-constexpr double kPeakPerThread = 275e9;
-
 struct Shape3 {
   std::int64_t b, in, out;
 };
 
-void run_shape(const Shape3& s) {
+void run_shape(const Shape3& s, double peak) {
   const std::string name = "(" + std::to_string(s.b) + "," + std::to_string(s.in) + "," + std::to_string(s.out) + ")";
   tg::nn::Linear<float> lin(tg::nn::LinearOptions(s.in, s.out));
   tg::Tensor<float> x = tg::empty<float>({s.b, s.in});
@@ -66,8 +63,10 @@ void run_shape(const Shape3& s) {
                  },
                  torch_peer::linear(s.b, s.in, s.out, true), ref_fwd_bwd, 3 * flop, true, ""};
   const bench::Result rb = bench::run(fb);
-  std::printf("%-38s fwd %.0f%%, fwd+bwd %.0f%% of the 275 GFLOP/s FMA peak (1 thread)\n", "", 100 * flop / rf.tapegrad / kPeakPerThread,
-              100 * 3 * flop / rb.tapegrad / kPeakPerThread);
+  std::printf("%-38s fwd %.0f%%, fwd+bwd %.0f%% of the FMA peak (1 thread)", "", 100 * flop / rf.tapegrad / peak,
+              100 * 3 * flop / rb.tapegrad / peak);
+  if (rf.libtorch > 0) std::printf("; libtorch %.0f%%, %.0f%%", 100 * flop / rf.libtorch / peak, 100 * 3 * flop / rb.libtorch / peak);
+  std::printf("\n");
 }
 
 }  // namespace
@@ -81,10 +80,12 @@ int main(int, char** argv) {
 #endif
   std::printf("FLOP: fwd 2*B*in*out, fwd+bwd 6*B*in*out. reference: the bare GEMMs (+ bias) on the same data, into\n"
               "preallocated outputs. libtorch fwd runs under NoGradGuard; fwd+bwd resets all grads to none each time.\n");
+  const double peak = bench::fma_peak_gflops() * 1e9;
+  std::printf("measured fp32 FMA peak, 1 thread: %.0f GFLOP/s\n", peak * 1e-9);
   bench::print_columns();
   std::vector<Shape3> shapes{{1, 768, 768}, {32, 512, 512}, {256, 1024, 1024}, {4096, 300, 2}};
   if (bench::quick()) shapes = {{1, 64, 64}, {32, 64, 32}};
-  for (const Shape3& s : shapes) run_shape(s);
+  for (const Shape3& s : shapes) run_shape(s, peak);
   bench::print_footer();
   return 0;
 }

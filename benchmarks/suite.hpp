@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <sys/resource.h>
 
 #if defined(TAPEGRAD_OPENMP)
@@ -214,6 +216,34 @@ inline Result run(const Case& c, int rounds = 3, int reps = 3) {
   std::printf("\n");
   std::fflush(stdout);
   return r;
+}
+
+/// This core's fp32 FMA peak in GFLOP/s, measured: 12 independent chains of Eigen's widest packet
+/// FMA (latency-bound chains would hide the throughput), about 0.1 s.
+inline double fma_peak_gflops() {
+  using P = Eigen::internal::packet_traits<float>::type;
+  constexpr int lanes = static_cast<int>(sizeof(P) / sizeof(float));
+  const P a = Eigen::internal::pset1<P>(0.9999f), b = Eigen::internal::pset1<P>(1e-4f);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    P c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = b, c7 = b, c8 = b, c9 = b, c10 = b, c11 = b;
+    const long iters = quick() ? 100000 : 2000000;
+    const double t0 = now_seconds();
+    for (long k = 0; k < iters; ++k) {
+      using Eigen::internal::pmadd;
+      c0 = pmadd(c0, a, b), c1 = pmadd(c1, a, b), c2 = pmadd(c2, a, b), c3 = pmadd(c3, a, b);
+      c4 = pmadd(c4, a, b), c5 = pmadd(c5, a, b), c6 = pmadd(c6, a, b), c7 = pmadd(c7, a, b);
+      c8 = pmadd(c8, a, b), c9 = pmadd(c9, a, b), c10 = pmadd(c10, a, b), c11 = pmadd(c11, a, b);
+    }
+    const double dt = now_seconds() - t0;
+    const P sum = Eigen::internal::padd(Eigen::internal::padd(Eigen::internal::padd(c0, c1), Eigen::internal::padd(c2, c3)),
+                                        Eigen::internal::padd(Eigen::internal::padd(c4, c5), Eigen::internal::padd(c6, c7)));
+    const P sum2 = Eigen::internal::padd(Eigen::internal::padd(c8, c9), Eigen::internal::padd(c10, c11));
+    volatile float sink = Eigen::internal::predux(Eigen::internal::padd(sum, sum2));
+    (void)sink;
+    best = std::max(best, static_cast<double>(iters) * 12 * 2 * lanes / dt * 1e-9);
+  }
+  return best;
 }
 
 /// B uniform indices in [0, V), the same for every library (fixed seed).
