@@ -257,8 +257,8 @@ int main(int argc, char** argv) {
     for (const std::string& t : r.tokens) vocab.add(t);
   std::cout << "reviews: " << train.size() << " for training, " << held_out.size() << " held out; vocabulary: "
             << vocab.size() << " tokens\n";
-  std::cout << "tokens of the first review: ";
-  for (const std::string& t : reviews[0].tokens) std::cout << t << " ";
+  std::cout << "tokens of the first review:";
+  for (const std::string& t : reviews[0].tokens) std::cout << " " << t;
   std::cout << "\n";
 
   tg::manual_seed(seed);
@@ -271,10 +271,10 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> order(train.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
 
-  std::vector<double> good_excellent{similarity(model, vocab, "优", "良")};
-  std::vector<double> poor_excellent{similarity(model, vocab, "优", "差")};
+  std::vector<double> excellent_good{similarity(model, vocab, "优", "良")};
+  std::vector<double> excellent_poor{similarity(model, vocab, "优", "差")};
   std::printf("epoch  loss    train acc  held-out acc  cos(优,良)  cos(优,差)\n");  // CJK: 2 columns each
-  std::printf("%5d  %-6s  %9s  %12s  %10.3f  %10.3f\n", 0, "-", "-", "-", good_excellent.back(), poor_excellent.back());
+  std::printf("%5d  %-6s  %9s  %12s  %10.3f  %10.3f\n", 0, "-", "-", "-", excellent_good.back(), excellent_poor.back());
   for (int epoch = 1; epoch <= kEpochs; ++epoch) {
     shuffle(order, shuffler);
     double loss_sum = 0;
@@ -287,28 +287,28 @@ int main(int argc, char** argv) {
       optimizer.step();
       loss_sum += loss.item() * static_cast<double>(end - begin);
     }
-    good_excellent.push_back(similarity(model, vocab, "优", "良"));
-    poor_excellent.push_back(similarity(model, vocab, "优", "差"));
+    excellent_good.push_back(similarity(model, vocab, "优", "良"));
+    excellent_poor.push_back(similarity(model, vocab, "优", "差"));
     std::printf("%5d  %.4f  %9.3f  %12.3f  %10.3f  %10.3f\n", epoch, loss_sum / static_cast<double>(train.size()),
-                accuracy(model, train, vocab), accuracy(model, held_out, vocab), good_excellent.back(),
-                poor_excellent.back());
+                accuracy(model, train, vocab), accuracy(model, held_out, vocab), excellent_good.back(),
+                excellent_poor.back());
   }
   // [/snippet training]
 
   std::printf("\nCosine similarity of the word vectors (they start random):\n");
   std::printf(" epoch    优 vs 良    优 vs 差\n");
   for (int epoch = 0; epoch <= kEpochs; epoch += 5)
-    std::printf("%6d  %+10.3f  %+10.3f\n", epoch, good_excellent[static_cast<std::size_t>(epoch)],
-                poor_excellent[static_cast<std::size_t>(epoch)]);
-  const double rise = good_excellent.back() - good_excellent.front();
-  const double fall = poor_excellent.back() - poor_excellent.front();
-  std::printf("优 and 良 (both positive): %+.3f -> %+.3f, %s\n", good_excellent.front(), good_excellent.back(),
+    std::printf("%6d  %+10.3f  %+10.3f\n", epoch, excellent_good[static_cast<std::size_t>(epoch)],
+                excellent_poor[static_cast<std::size_t>(epoch)]);
+  const double rise = excellent_good.back() - excellent_good.front();
+  const double fall = excellent_poor.back() - excellent_poor.front();
+  std::printf("优 and 良 (both positive):      %+.3f -> %+.3f, %s\n", excellent_good.front(), excellent_good.back(),
               rise > 0 ? "more similar" : "LESS similar");
-  std::printf("优 and 差 (opposite):      %+.3f -> %+.3f, %s\n", poor_excellent.front(), poor_excellent.back(),
+  std::printf("优 and 差 (positive, negative): %+.3f -> %+.3f, %s\n", excellent_poor.front(), excellent_poor.back(),
               fall < 0 ? "less similar" : "MORE similar");
 
-  const std::vector<Curve> curves{{"优 vs 良 (both positive)", "#1f77b4", good_excellent},
-                                  {"优 vs 差 (opposite)", "#d62728", poor_excellent}};
+  const std::vector<Curve> curves{{"优 vs 良 (both positive)", "#1f77b4", excellent_good},
+                                  {"优 vs 差 (positive, negative)", "#d62728", excellent_poor}};
   std::ofstream(plot_path) << svg_plot(curves, kEpochs);
   if (!std::ifstream(plot_path)) {
     std::cerr << "train_sentiment: could not write " << plot_path << "\n";

@@ -84,7 +84,7 @@ function(read_snippet file name out error)
   endif()
   # Indentation of the start marker: the spaces between the previous newline and the marker.
   string(SUBSTRING "${text}" 0 ${start} before)
-  string(REGEX MATCH "[ ]*$" indent "${before}")
+  string(REGEX MATCH "[ ]+$" indent "${before}")  # "" when the marker is not indented
   string(LENGTH "${open}\n" open_length)
   math(EXPR body_start "${start} + ${open_length}")
   string(LENGTH "${indent}" indent_length)
