@@ -13,6 +13,8 @@
 //   plot to sentiment_similarity.svg in the current directory.
 #include <tapegrad/tapegrad.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -93,7 +95,7 @@ std::vector<std::string> tokenize(const std::string& text) {
 // Reads `label<TAB>text` lines (label pos or neg); lines starting with '#' are comments.
 std::vector<Review> read_reviews(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("train_sentiment: cannot open " + path + " (pass --data PATH)");
+  if (!in) throw std::runtime_error("cannot open " + path + " (pass --data PATH)");
   std::vector<Review> reviews;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -227,9 +229,7 @@ std::string svg_plot(const std::vector<Curve>& curves, int epochs) {
   return s.str();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string data = std::string(TAPEGRAD_EXAMPLES_DATA_DIR) + "/reviews.tsv";
   std::string plot_path = "sentiment_similarity.svg";
   std::uint64_t seed = kDefaultSeed;
@@ -323,4 +323,15 @@ int main(int argc, char** argv) {
   }
   std::cout << "train_sentiment: all checks passed\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a missing or malformed data file
+    std::cerr << "train_sentiment: " << e.what() << "\n";
+    return 1;
+  }
 }

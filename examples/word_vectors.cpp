@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -39,9 +40,7 @@ std::vector<std::pair<std::string, float>> top_k(const tg::Tensor<float>& simila
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : std::string(TAPEGRAD_EXAMPLES_DATA_DIR) + "/tiny_vectors.txt";
 
   // [snippet load]
@@ -104,4 +103,15 @@ int main(int argc, char** argv) {
   if (failures > 0) return 1;
   std::cout << "\nword_vectors: all checks passed\n";
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a missing or malformed data file
+    std::cerr << "word_vectors: " << e.what() << "\n";
+    return 1;
+  }
 }
