@@ -56,6 +56,9 @@ struct Node {
   static void operator delete(void* p, std::size_t bytes) noexcept { free_bytes(p, bytes); }
 
   Node() noexcept { live_node_count().fetch_add(1, std::memory_order_relaxed); }
+  explicit Node(Edges&& edges) noexcept : inputs(std::move(edges)) {
+    live_node_count().fetch_add(1, std::memory_order_relaxed);
+  }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   virtual ~Node();
@@ -175,6 +178,9 @@ void accumulate(Tensor<T>& acc, const Tensor<T>& g, bool in_place) {
 /// A node whose output has element type T: it sums the gradients it receives for that output.
 template <class T>
 struct GradNode : Node {
+  GradNode() noexcept = default;
+  explicit GradNode(Edges&& edges) noexcept : Node(std::move(edges)) {}
+
   Tensor<T> grad;                      // sum of the gradients received so far
   TensorImpl<T>* retained = nullptr;  // a non-leaf output whose retain_grad() was called (not owned)
 
@@ -277,10 +283,9 @@ class GradSink {
 /// release() frees them.
 template <class T, class Fn>
 struct FunctionNode final : GradNode<T> {
-  FunctionNode(const char* op_name, Edges op_inputs, Fn backward)
-      : name_(op_name), fn_(std::move(backward)) {
-    this->inputs = std::move(op_inputs);
-  }
+  template <class F>
+  FunctionNode(const char* op_name, Edges&& op_inputs, F&& backward)
+      : GradNode<T>(std::move(op_inputs)), name_(op_name), fn_(std::in_place, std::forward<F>(backward)) {}
 
   const char* name() const noexcept override { return name_; }
 
