@@ -27,9 +27,9 @@ class Edges {
  public:
   Edges() = default;
   std::size_t size() const noexcept { return size_; }
-  std::shared_ptr<Node>& operator[](std::size_t i) noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
-  const std::shared_ptr<Node>& operator[](std::size_t i) const noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
-  void push_back(std::shared_ptr<Node> e) {
+  NodeRef& operator[](std::size_t i) noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
+  const NodeRef& operator[](std::size_t i) const noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
+  void push_back(NodeRef e) {
     if (size_ < 2)
       inline_[size_] = std::move(e);
     else
@@ -38,8 +38,8 @@ class Edges {
   }
 
  private:
-  std::shared_ptr<Node> inline_[2];
-  std::vector<std::shared_ptr<Node>> more_;
+  NodeRef inline_[2];
+  std::vector<NodeRef> more_;
   std::size_t size_ = 0;
 };
 
@@ -51,7 +51,14 @@ inline std::atomic<long>& live_node_count() noexcept {
 
 /// One recorded op. It receives the gradient of its output and sends gradients to its inputs.
 struct Node {
+  // Nodes come from the per-thread pool; the virtual destructor passes the dynamic size here.
+  static void* operator new(std::size_t bytes) { return allocate_bytes(bytes); }
+  static void operator delete(void* p, std::size_t bytes) noexcept { free_bytes(p, bytes); }
+
   Node() noexcept { live_node_count().fetch_add(1, std::memory_order_relaxed); }
+  explicit Node(Edges&& edges) noexcept : inputs(std::move(edges)) {
+    live_node_count().fetch_add(1, std::memory_order_relaxed);
+  }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   virtual ~Node();
@@ -63,6 +70,11 @@ struct Node {
   /// Frees what the op saved for backward (after a backward without retain_graph).
   virtual void release() noexcept { released = true; }
   virtual void clear_received() noexcept = 0;
+  /// The leaf this node accumulates into (AccumulateGrad), or the output it retains a gradient
+  /// for, is being destroyed: stop pointing at it.
+  virtual void forget_tensor() noexcept {}
+
+  std::atomic<long> refs{1};  // NodeRefs to this node
 
   /// Where each input's gradient goes: its producer's node, a leaf's accumulator, or null when
   /// the input needs no gradient.
@@ -75,25 +87,30 @@ inline Node::~Node() {
   live_node_count().fetch_sub(1, std::memory_order_relaxed);
   // Freeing a long chain by plain recursion would use one stack frame per node. Instead, take over
   // the inputs that die with this node and free them in a loop, each after taking over its own.
-  std::vector<std::shared_ptr<Node>> doomed;
+  std::vector<NodeRef> doomed;
   auto adopt = [&doomed](Node& n) {
     for (std::size_t i = 0; i < n.inputs.size(); ++i)
       if (n.inputs[i] && n.inputs[i].use_count() == 1) doomed.push_back(std::move(n.inputs[i]));
   };
   adopt(*this);
   while (!doomed.empty()) {
-    std::shared_ptr<Node> n = std::move(doomed.back());
+    NodeRef n = std::move(doomed.back());
     doomed.pop_back();
-    adopt(*n);
+    adopt(*n.get());
   }
 }
+
+inline void retain(Node* n) noexcept { n->refs.fetch_add(1, std::memory_order_relaxed); }
+inline void release(Node* n) noexcept {
+  if (n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete n;
+}
+inline long use_count(const Node* n) noexcept { return n->refs.load(std::memory_order_acquire); }
 
 /// True if no other handle, view or autograd snapshot can see t's elements (so they may be updated in place).
 template <class T>
 bool is_exclusive(const Tensor<T>& t) {
   const auto* impl = t.impl();
-  return t.impl_ptr().use_count() == 1 && impl->storage && impl->storage.aliases() == 1 &&
-         !impl->storage.has_snapshots();
+  return t.use_count() == 1 && impl->storage && impl->storage.aliases() == 1 && !impl->storage.has_snapshots();
 }
 
 template <class T>
@@ -165,8 +182,13 @@ void accumulate(Tensor<T>& acc, const Tensor<T>& g, bool in_place) {
 /// A node whose output has element type T: it sums the gradients it receives for that output.
 template <class T>
 struct GradNode : Node {
-  Tensor<T> grad;                          // sum of the gradients received so far
-  std::weak_ptr<TensorImpl<T>> retained;  // a non-leaf output whose retain_grad() was called
+  GradNode() noexcept = default;
+  explicit GradNode(Edges&& edges) noexcept : Node(std::move(edges)) {}
+
+  Tensor<T> grad;                      // sum of the gradients received so far
+  TensorImpl<T>* retained = nullptr;  // a non-leaf output whose retain_grad() was called (not owned)
+
+  void forget_tensor() noexcept override { retained = nullptr; }
 
   virtual void receive(const Tensor<T>& g) {
     if (!grad.defined())
@@ -194,14 +216,15 @@ struct GradNode : Node {
 /// that no handle can reach any more could never be read.
 template <class T>
 struct AccumulateGrad final : GradNode<T> {
-  explicit AccumulateGrad(const std::shared_ptr<TensorImpl<T>>& leaf_impl) : leaf(leaf_impl) {}
+  explicit AccumulateGrad(TensorImpl<T>* leaf_impl) noexcept : leaf(leaf_impl) {}
+  void forget_tensor() noexcept override { leaf = nullptr; }
 
   const char* name() const noexcept override { return "AccumulateGrad"; }
   void apply() override {}
   void release() noexcept override {}  // saves nothing; the leaf may take part in later graphs
 
   void receive(const Tensor<T>& g) override {
-    const auto impl = leaf.lock();
+    TensorImpl<T>* impl = leaf;
     if (!impl) return;
     if (g.shape() != impl->shape)
       throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
@@ -220,7 +243,7 @@ struct AccumulateGrad final : GradNode<T> {
   }
 
   Tensor<T>& dense_buffer(const Shape& shape) override {
-    const auto impl = leaf.lock();
+    TensorImpl<T>* impl = leaf;
     if (!impl) return this->scratch = zeros_of<T>(shape);  // the leaf is gone: nobody will read this
     Tensor<T>& slot = impl->grad;
     if (!slot.defined())
@@ -230,7 +253,7 @@ struct AccumulateGrad final : GradNode<T> {
     return slot;
   }
 
-  std::weak_ptr<TensorImpl<T>> leaf;
+  TensorImpl<T>* leaf;  // owns this accumulator; clears this pointer when it is destroyed
   Tensor<T> scratch;
 };
 
@@ -240,7 +263,7 @@ class GradSink {
   explicit GradSink(Edges& inputs) noexcept : inputs_(inputs) {}
 
   /// False when input i needs no gradient: skip computing it.
-  bool wants(std::size_t i) const noexcept { return i < inputs_.size() && inputs_[i] != nullptr; }
+  bool wants(std::size_t i) const noexcept { return i < inputs_.size() && static_cast<bool>(inputs_[i]); }
 
   /// Adds `g` (an input-shaped gradient) to what input i has received.
   template <class V>
@@ -258,14 +281,15 @@ class GradSink {
   Edges& inputs_;
 };
 
-/// A recorded op whose backward is a function object `fn(const Tensor<T>& grad_out, GradSink&)`.
-/// The function's captures are the values the op saved; release() frees them.
+/// A recorded op whose backward is a function object `fn(Tensor<T> grad_out, GradSink&)` (or one
+/// taking `const Tensor<T>&`). The gradient is handed over as an rvalue: a backward that owns it
+/// alone may write its result into the same buffer. The captures are the values the op saved;
+/// release() frees them.
 template <class T, class Fn>
 struct FunctionNode final : GradNode<T> {
-  FunctionNode(const char* op_name, Edges op_inputs, Fn backward)
-      : name_(op_name), fn_(std::move(backward)) {
-    this->inputs = std::move(op_inputs);
-  }
+  template <class F>
+  FunctionNode(const char* op_name, Edges&& op_inputs, F&& backward)
+      : GradNode<T>(std::move(op_inputs)), name_(op_name), fn_(std::in_place, std::forward<F>(backward)) {}
 
   const char* name() const noexcept override { return name_; }
 
@@ -273,14 +297,14 @@ struct FunctionNode final : GradNode<T> {
     if (!this->grad.defined()) return;
     Tensor<T> g = std::move(this->grad);
     this->grad = Tensor<T>();
-    if (auto keep = this->retained.lock()) {
+    if (TensorImpl<T>* keep = this->retained) {
       if (!keep->grad.defined())
         keep->grad = copy_of(g);
       else
         accumulate(keep->grad, g, true);
     }
     GradSink sink(this->inputs);
-    (*fn_)(g, sink);
+    (*fn_)(std::move(g), sink);
   }
 
   void release() noexcept override {
@@ -293,6 +317,13 @@ struct FunctionNode final : GradNode<T> {
   std::optional<Fn> fn_;
 };
 
+template <class T>
+TensorImpl<T>::~TensorImpl() {
+  // Nodes keep plain pointers back to the tensor they accumulate into or retain a gradient for.
+  if (grad_accumulator) grad_accumulator->forget_tensor();
+  if (retains_grad && grad_fn) grad_fn->forget_tensor();
+}
+
 // ---- recording ---------------------------------------------------------------------------------------
 
 /// True when an op on these tensors must be recorded.
@@ -303,14 +334,14 @@ bool should_record(const Tensor<Ts>&... ts) {
 
 /// The node that receives t's gradient: its producer, its leaf accumulator, or null.
 template <class T>
-std::shared_ptr<Node> edge(const Tensor<T>& t) {
+NodeRef edge(const Tensor<T>& t) {
   if constexpr (!std::is_floating_point_v<T>) {
-    return nullptr;
+    return NodeRef();
   } else {
-    if (!t.requires_grad()) return nullptr;
+    if (!t.requires_grad()) return NodeRef();
     TensorImpl<T>* impl = t.impl();
     if (impl->grad_fn) return impl->grad_fn;
-    if (!impl->grad_accumulator) impl->grad_accumulator = make_pooled<AccumulateGrad<T>>(t.impl_ptr());
+    if (!impl->grad_accumulator) impl->grad_accumulator = NodeRef(new AccumulateGrad<T>(impl));
     return impl->grad_accumulator;
   }
 }
@@ -326,8 +357,7 @@ Edges edges(const Tensor<Ts>&... ts) {
 /// Makes `out` the output of a recorded op named `name` with the given input edges.
 template <class T, class Fn>
 void record(Tensor<T>& out, const char* name, Edges inputs, Fn&& backward) {
-  out.impl()->grad_fn =
-      make_pooled<FunctionNode<T, std::decay_t<Fn>>>(name, std::move(inputs), std::forward<Fn>(backward));
+  out.impl()->grad_fn = NodeRef(new FunctionNode<T, std::decay_t<Fn>>(name, std::move(inputs), std::forward<Fn>(backward)));
 }
 
 /// Values an op keeps for its backward: a shape and a reference to the elements as they are now.
@@ -347,12 +377,13 @@ class Saved {
   std::int64_t numel() const noexcept { return numel_of(shape_); }
   /// A tensor with a copy of the saved elements (for backward formulas written with ops).
   Tensor<T> tensor() const {
-    auto impl = make_pooled<TensorImpl<T>>();
+    Tensor<T> out(new TensorImpl<T>());
+    TensorImpl<T>* impl = out.impl();
     impl->storage = StorageRef<T>::allocate(numel());  // a copy: saved values stay read-only
     if (numel() > 0) std::memcpy(static_cast<void*>(impl->storage.mutable_data()), data(), static_cast<std::size_t>(numel()) * sizeof(T));
     impl->shape = shape_;
     impl->numel = numel();
-    return Tensor<T>(std::move(impl));
+    return out;
   }
 
  private:
@@ -407,7 +438,7 @@ inline BackwardScratch& backward_scratch() {
 }
 
 template <class T>
-void run_backward(const std::shared_ptr<Node>& root, const Tensor<T>& seed, bool retain_graph) {
+void run_backward(const NodeRef& root, const Tensor<T>& seed, bool retain_graph) {
   NoGradGuard no_grad;  // backward formulas are plain computations, never recorded
   BackwardScratch& shared = backward_scratch();
   BackwardScratch local;  // only if a backward runs inside another (never by tapegrad itself)

@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -27,8 +28,45 @@ class Tensor;
 namespace detail {
 
 struct Node;  // one recorded op, see autograd.hpp
+void retain(Node* n) noexcept;
+void release(Node* n) noexcept;
+long use_count(const Node* n) noexcept;
+
+/// An owning reference to a Node; the count lives in the Node (intrusive), so a node is one allocation.
+class NodeRef {
+ public:
+  NodeRef() = default;
+  /// Takes over the reference `adopt` carries (a freshly created node starts with one).
+  explicit NodeRef(Node* adopt) noexcept : node_(adopt) {}
+  NodeRef(const NodeRef& other) noexcept : node_(other.node_) {
+    if (node_) retain(node_);
+  }
+  NodeRef(NodeRef&& other) noexcept : node_(other.node_) { other.node_ = nullptr; }
+  NodeRef& operator=(NodeRef other) noexcept {
+    Node* t = node_;
+    node_ = other.node_;
+    other.node_ = t;
+    return *this;
+  }
+  ~NodeRef() {
+    if (node_) release(node_);
+  }
+  Node* get() const noexcept { return node_; }
+  Node* operator->() const noexcept { return node_; }
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+  long use_count() const noexcept { return node_ ? detail::use_count(node_) : 0; }
+  void reset() noexcept { *this = NodeRef(); }
+
+ private:
+  Node* node_ = nullptr;
+};
+
 template <class T>
 struct TensorImpl;
+template <class T>
+void retain(TensorImpl<T>* impl) noexcept;
+template <class T>
+void release(TensorImpl<T>* impl) noexcept;
 
 template <class T>
 inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
@@ -70,7 +108,24 @@ class Tensor {
 
   /// An undefined tensor (no storage), like a default-constructed torch::Tensor.
   Tensor() = default;
-  explicit Tensor(std::shared_ptr<detail::TensorImpl<T>> impl) noexcept : impl_(std::move(impl)) {}
+  /// Takes over the reference `adopt` carries (for factories; a new impl starts with one).
+  explicit Tensor(detail::TensorImpl<T>* adopt) noexcept : impl_(adopt) {}
+  Tensor(const Tensor& other) noexcept : impl_(other.impl_) {
+    if (impl_) detail::retain(impl_);
+  }
+  Tensor(Tensor&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+  Tensor& operator=(const Tensor& other) noexcept {
+    Tensor(other).swap(*this);
+    return *this;
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    Tensor(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~Tensor() {
+    if (impl_) detail::release(impl_);
+  }
+  void swap(Tensor& other) noexcept { std::swap(impl_, other.impl_); }
 
   // ---- shape and elements --------------------------------------------------------------------
 
@@ -141,7 +196,8 @@ class Tensor {
   bool retains_grad() const;
   /// Name of the op that produced this tensor ("MulBackward0"), or "" for a leaf.
   std::string grad_fn_name() const;
-  const std::shared_ptr<detail::Node>& grad_fn() const;
+  /// The node of the op that produced this tensor (null for a leaf); owned by the tensor.
+  detail::Node* grad_fn() const;
 
   // ---- row-sparse tensors (what an Embedding with sparse=true puts in grad()) ----------------
 
@@ -163,8 +219,9 @@ class Tensor {
   /// True if both tensors read the same elements (one is a copy, view or detach of the other).
   bool shares_storage(const Tensor& other) const noexcept;
   /// For tapegrad's own ops and extensions; not part of the stable API.
-  detail::TensorImpl<T>* impl() const noexcept { return impl_.get(); }
-  const std::shared_ptr<detail::TensorImpl<T>>& impl_ptr() const noexcept { return impl_; }
+  detail::TensorImpl<T>* impl() const noexcept { return impl_; }
+  /// How many handles share this tensor (copies of the handle; views are separate tensors).
+  long use_count() const noexcept;
 
  private:
   const detail::TensorImpl<T>& checked() const;
@@ -172,7 +229,7 @@ class Tensor {
   const detail::TensorImpl<T>& dense() const;
   Tensor reshaped(Shape shape, const char* op, const char* node_name) const;
 
-  std::shared_ptr<detail::TensorImpl<T>> impl_;
+  detail::TensorImpl<T>* impl_ = nullptr;
 };
 
 namespace detail {
@@ -188,8 +245,14 @@ struct SparseParts {
 // state (grad, grad_fn) belongs to one handle family.
 template <class T>
 struct TensorImpl {
-  TensorImpl() noexcept {}  // user-provided, so make_pooled does not zero the object first
+  static void* operator new(std::size_t bytes) { return allocate_bytes(bytes); }
+  static void operator delete(void* p, std::size_t bytes) noexcept { free_bytes(p, bytes); }
+  TensorImpl() noexcept {}
+  ~TensorImpl();  // autograd.hpp: tells nodes that point back here that this tensor is gone
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
 
+  std::atomic<long> refs{1};  // handles sharing this tensor
   StorageRef<T> storage;  // empty for a sparse tensor
   Shape shape;
   std::int64_t numel = 0;
@@ -197,39 +260,52 @@ struct TensorImpl {
 
   bool requires_grad = false;  // set on leaves by requires_grad_()
   bool retains_grad = false;
-  std::shared_ptr<Node> grad_fn;         // the op that made this tensor (non-leaves)
-  std::shared_ptr<Node> grad_accumulator;  // where this leaf's gradient is summed during backward
+  NodeRef grad_fn;           // the op that made this tensor (non-leaves)
+  NodeRef grad_accumulator;  // where this leaf's gradient is summed during backward
   Tensor<T> grad;
 };
 
 /// A tensor with new, uninitialised storage. `op` names the caller in error messages.
 template <class T>
+void retain(TensorImpl<T>* impl) noexcept {
+  impl->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class T>
+void release(TensorImpl<T>* impl) noexcept {
+  if (impl->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete impl;
+}
+
+template <class T>
 Tensor<T> make_tensor(const Shape& shape, const char* op = "empty") {
   const std::int64_t numel = checked_numel(op, shape);
-  auto impl = make_pooled<TensorImpl<T>>();
+  Tensor<T> out(new TensorImpl<T>());  // owned from here, so a failing allocation below frees it
+  TensorImpl<T>* impl = out.impl();
   impl->numel = numel;
   impl->storage = StorageRef<T>::allocate(numel);
   impl->shape = shape;
-  return Tensor<T>(std::move(impl));
+  return out;
 }
 
 /// A new handle with another shape on the same storage (no autograd state).
 template <class T>
 Tensor<T> make_alias(const Tensor<T>& base, Shape shape) {
-  auto impl = make_pooled<TensorImpl<T>>();
+  Tensor<T> out(new TensorImpl<T>());
+  TensorImpl<T>* impl = out.impl();
   impl->storage = base.impl()->storage;
   impl->numel = base.numel();
   impl->shape = std::move(shape);
-  return Tensor<T>(std::move(impl));
+  return out;
 }
 
 template <class T>
 Tensor<T> make_sparse(Shape shape, Tensor<std::int64_t> indices, Tensor<T> values, bool coalesced) {
-  auto impl = make_pooled<TensorImpl<T>>();
+  Tensor<T> out(new TensorImpl<T>());
+  TensorImpl<T>* impl = out.impl();
   impl->numel = checked_numel("sparse", shape);
   impl->shape = std::move(shape);
   impl->sparse = std::make_unique<SparseParts<T>>(SparseParts<T>{std::move(indices), std::move(values), coalesced});
-  return Tensor<T>(std::move(impl));
+  return out;
 }
 
 /// Throws if an in-place op would change a tensor the tape may need, outside NoGradGuard.
@@ -420,7 +496,7 @@ Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
 template <class T>
 bool Tensor<T>::requires_grad() const {
   const auto& impl = checked();
-  return impl.requires_grad || impl.grad_fn != nullptr;
+  return impl.requires_grad || static_cast<bool>(impl.grad_fn);
 }
 
 template <class T>
@@ -444,7 +520,7 @@ Tensor<T>& Tensor<T>::requires_grad_(bool on) {
 
 template <class T>
 bool Tensor<T>::is_leaf() const {
-  return checked().grad_fn == nullptr;
+  return !checked().grad_fn;
 }
 
 template <class T>
@@ -463,8 +539,13 @@ bool Tensor<T>::retains_grad() const {
 }
 
 template <class T>
-const std::shared_ptr<detail::Node>& Tensor<T>::grad_fn() const {
-  return checked().grad_fn;
+detail::Node* Tensor<T>::grad_fn() const {
+  return checked().grad_fn.get();
+}
+
+template <class T>
+long Tensor<T>::use_count() const noexcept {
+  return impl_ ? impl_->refs.load(std::memory_order_acquire) : 0;
 }
 
 template <class T>

@@ -5,7 +5,7 @@
 namespace tg = tapegrad;
 using tg_test::close;
 
-TEST_CASE("manual_seed(1); randn(3, 5) equals torch bit for bit (scalar path)") {
+TEST_CASE("manual_seed(1) then randn(3, 5) equals torch bit for bit (scalar path)") {
   tg::manual_seed(1);
   const auto w = tg::randn<float>({3, 5});
   const std::vector<double> torch_values{0.6613521575927734,  0.266924113035202,   0.06167725846171379,
@@ -16,7 +16,7 @@ TEST_CASE("manual_seed(1); randn(3, 5) equals torch bit for bit (scalar path)") 
   CHECK(close(w, torch_values, {3, 5}, 0, 0));
 }
 
-TEST_CASE("manual_seed(1); rand(3, 5) equals torch bit for bit") {
+TEST_CASE("manual_seed(1) then rand(3, 5) equals torch bit for bit") {
   tg::manual_seed(1);
   const std::vector<double> torch_values{0.7576315999031067, 0.2793108820915222, 0.40306925773620605,
                                          0.7346844673156738, 0.029281556606292725, 0.7998586297035217,

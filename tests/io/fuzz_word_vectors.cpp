@@ -41,7 +41,7 @@ void round_trip(const io::WordVectors<T>& wv, bool binary) {
   }
   std::string bytes;
   detail::write_word2vec(bytes, wv, binary);
-  const auto format = binary ? io::WordVectorFormat::word2vec_binary : io::WordVectorFormat::word2vec_text;
+  const auto format = binary ? io::WordVectorFormat::Word2VecBinary : io::WordVectorFormat::Word2VecText;
   const auto back = io::parse_word_vectors<T>(bytes, format, io::WordVectorLoadOptions().allow_nonfinite(true));
   if (back.vocab.tokens() != wv.vocab.tokens()) fail("round trip changed the tokens");
   if (binary && std::is_same_v<T, double>) return;  // values were rounded to float32 on purpose

@@ -16,9 +16,9 @@ using tg_test::TempDir;
 
 namespace {
 
-constexpr WordVectorFormat G = WordVectorFormat::glove;
-constexpr WordVectorFormat W = WordVectorFormat::word2vec_text;
-constexpr WordVectorFormat B = WordVectorFormat::word2vec_binary;
+constexpr WordVectorFormat G = WordVectorFormat::Glove;
+constexpr WordVectorFormat W = WordVectorFormat::Word2VecText;
+constexpr WordVectorFormat B = WordVectorFormat::Word2VecBinary;
 
 WordVectors<float> parse(std::string_view bytes, WordVectorFormat f, const WordVectorLoadOptions& o = {}) {
   return io::parse_word_vectors(bytes, f, o, f == B ? "v.bin" : "v.txt");
@@ -134,7 +134,7 @@ TEST_CASE("malformed word2vec and fastText text: header") {
         "load_word2vec_text: v.txt, line 1: the header announces 9223372036854775807 vectors of dimension 65536, but "
         "the 4 bytes that follow can hold at most 0 (each takes at least 131074 bytes): the file is truncated or the "
         "header is wrong");
-  CHECK(format_error("", WordVectorFormat::fasttext) ==
+  CHECK(format_error("", WordVectorFormat::FastText) ==
         "load_fasttext: v.txt: the file is empty (expected a header \"count dim\")");
 }
 
@@ -269,7 +269,7 @@ TEST_CASE("every truncated prefix of a GloVe file is refused except those ending
 TEST_CASE("every truncated prefix of a word2vec or fastText text file is refused") {
   const std::string file = "3 2\nthe 0.25 -1.5 \n, 3 4 \nyork 1e-3 2 \n";
   check_prefixes(file, W, [](std::size_t) { return false; });
-  check_prefixes(file, WordVectorFormat::fasttext, [](std::size_t) { return false; });
+  check_prefixes(file, WordVectorFormat::FastText, [](std::size_t) { return false; });
 }
 
 TEST_CASE("every truncated prefix of a word2vec binary file is refused except the one missing the last newline") {

@@ -34,7 +34,7 @@ TEST_CASE("load_glove reads tokens and values and infers dim from the first line
 
 TEST_CASE("load_glove: tokens may contain spaces since the last dim fields are the numbers") {
   const auto wv = io::parse_word_vectors("the 1 2\n. . . 0.5 0.25\nnew york -1 -2\n  2 3\nroute 66 7 8\n",
-                                         WordVectorFormat::glove);
+                                         WordVectorFormat::Glove);
   CHECK(wv.vocab.tokens() == Strings{"the", ". . .", "new york", " ", "route 66"});
   CHECK(row(wv, "route 66") == Floats{7, 8});
   CHECK(row(wv, ". . .") == Floats{0.5f, 0.25f});
@@ -43,14 +43,14 @@ TEST_CASE("load_glove: tokens may contain spaces since the last dim fields are t
 }
 
 TEST_CASE("load_glove accepts CRLF line endings and trailing spaces and a UTF-8 byte-order mark") {
-  const auto wv = io::parse_word_vectors("\xEF\xBB\xBF" "a 1 2 \r\nb 3 4\r\nc 5 6  \n", WordVectorFormat::glove);
+  const auto wv = io::parse_word_vectors("\xEF\xBB\xBF" "a 1 2 \r\nb 3 4\r\nc 5 6  \n", WordVectorFormat::Glove);
   CHECK(wv.vocab.tokens() == Strings{"a", "b", "c"});
   CHECK(row(wv, "b") == Floats{3, 4});
   CHECK(row(wv, "c") == Floats{5, 6});
 }
 
 TEST_CASE("load_glove keeps token bytes as they are: UTF-8 and invalid UTF-8 alike") {
-  const auto wv = io::parse_word_vectors("优 1 2\n\xff\xfe 3 4\nÉcole 5 6\n", WordVectorFormat::glove);
+  const auto wv = io::parse_word_vectors("优 1 2\n\xff\xfe 3 4\nÉcole 5 6\n", WordVectorFormat::Glove);
   CHECK(wv.vocab.tokens() == Strings{"优", "\xff\xfe", "École"});
 }
 
@@ -72,7 +72,7 @@ TEST_CASE("load_fasttext reads a .vec file (word2vec text layout with CRLF toler
 }
 
 TEST_CASE("load_word2vec_text accepts a header announcing zero vectors") {
-  const auto wv = io::parse_word_vectors("0 4\n", WordVectorFormat::word2vec_text);
+  const auto wv = io::parse_word_vectors("0 4\n", WordVectorFormat::Word2VecText);
   CHECK(wv.weight.shape() == Shape{0, 4});
   CHECK(wv.size() == 0);
 }
@@ -98,7 +98,7 @@ TEST_CASE("load_word2vec_binary reads little-endian float32 with or without the 
 
 TEST_CASE("load_word2vec_binary takes any bytes but space and newline in tokens and a CRLF header") {
   const auto wv = io::parse_word_vectors("2 2\r\n优 " + kVecA + "\n\xff\t\r " + kVecB + "\n",
-                                         WordVectorFormat::word2vec_binary);
+                                         WordVectorFormat::Word2VecBinary);
   CHECK(wv.vocab.tokens() == Strings{"优", "\xff\t\r"});
 }
 
@@ -107,24 +107,24 @@ TEST_CASE("load_word_vectors dispatches on the format") {
   const auto glove = dir.write("g.txt", "a 1 2\n");
   const auto text = dir.write("w.txt", "1 2\na 1 2\n");
   const auto bin = dir.write("w.bin", "1 2\na " + kVecA + "\n");
-  CHECK(io::load_word_vectors(glove, WordVectorFormat::glove).vocab.tokens() == Strings{"a"});
-  CHECK(io::load_word_vectors(text, WordVectorFormat::word2vec_text).vocab.tokens() == Strings{"a"});
-  CHECK(io::load_word_vectors(text, WordVectorFormat::fasttext).vocab.tokens() == Strings{"a"});
-  CHECK(row(io::load_word_vectors(bin, WordVectorFormat::word2vec_binary), "a") == Floats{1, -2});
+  CHECK(io::load_word_vectors(glove, WordVectorFormat::Glove).vocab.tokens() == Strings{"a"});
+  CHECK(io::load_word_vectors(text, WordVectorFormat::Word2VecText).vocab.tokens() == Strings{"a"});
+  CHECK(io::load_word_vectors(text, WordVectorFormat::FastText).vocab.tokens() == Strings{"a"});
+  CHECK(row(io::load_word_vectors(bin, WordVectorFormat::Word2VecBinary), "a") == Floats{1, -2});
   CHECK_THROWS_WITH(io::load_word_vectors(bin, static_cast<WordVectorFormat>(9)),
                     "load_word_vectors: unknown WordVectorFormat 9");
 }
 
 TEST_CASE("loaders produce double tensors when asked") {
-  const auto text = io::parse_word_vectors<double>("a 0.1 1e39\n", WordVectorFormat::glove);
+  const auto text = io::parse_word_vectors<double>("a 0.1 1e39\n", WordVectorFormat::Glove);
   CHECK(text.weight.shape() == Shape{1, 2});
   CHECK(row(text, "a") == std::vector<double>{0.1, 1e39});
-  const auto bin = io::parse_word_vectors<double>("1 2\na " + kVecA, WordVectorFormat::word2vec_binary);
+  const auto bin = io::parse_word_vectors<double>("1 2\na " + kVecA, WordVectorFormat::Word2VecBinary);
   CHECK(row(bin, "a") == std::vector<double>{1.0, -2.0});
 }
 
 TEST_CASE("WordVectors::vector copies a token's row") {
-  const auto wv = io::parse_word_vectors("a 1 2\nb 3 4\n", WordVectorFormat::glove);
+  const auto wv = io::parse_word_vectors("a 1 2\nb 3 4\n", WordVectorFormat::Glove);
   const Tensor<float> b = wv.vector("b");
   CHECK(tg_test::close(b, {3, 4}, Shape{2}, 0, 0));
   CHECK_THROWS_AS(wv.vector("zebra"), IndexError);
@@ -133,16 +133,16 @@ TEST_CASE("WordVectors::vector copies a token's row") {
 TEST_CASE("max_vectors stops reading early: the rest of the file is never looked at") {
   const WordVectorLoadOptions two = WordVectorLoadOptions().max_vectors(2);
   CHECK(two.max_vectors() == std::optional<std::int64_t>(2));
-  auto glove = io::parse_word_vectors("a 1 2\nb 3 4\nthis line is not a vector\n", WordVectorFormat::glove, two);
+  auto glove = io::parse_word_vectors("a 1 2\nb 3 4\nthis line is not a vector\n", WordVectorFormat::Glove, two);
   CHECK(glove.vocab.tokens() == Strings{"a", "b"});
   CHECK(glove.weight.shape() == Shape{2, 2});
   // A header announcing far more vectors than present: the head of a truncated download still loads.
-  auto text = io::parse_word_vectors("1000000 2\na 1 2\nb 3 4\nc 5", WordVectorFormat::word2vec_text, two);
+  auto text = io::parse_word_vectors("1000000 2\na 1 2\nb 3 4\nc 5", WordVectorFormat::Word2VecText, two);
   CHECK(text.vocab.tokens() == Strings{"a", "b"});
-  auto bin = io::parse_word_vectors("3 2\na " + kVecA + "\nbb " + kVecB + "\nc \x01", WordVectorFormat::word2vec_binary,
+  auto bin = io::parse_word_vectors("3 2\na " + kVecA + "\nbb " + kVecB + "\nc \x01", WordVectorFormat::Word2VecBinary,
                                     two);
   CHECK(bin.vocab.tokens() == Strings{"a", "bb"});
-  auto none = io::parse_word_vectors("a 1 2 3\nb 3 4 5\n", WordVectorFormat::glove, WordVectorLoadOptions().max_vectors(0));
+  auto none = io::parse_word_vectors("a 1 2 3\nb 3 4 5\n", WordVectorFormat::Glove, WordVectorLoadOptions().max_vectors(0));
   CHECK(none.weight.shape() == Shape{0, 3});
   CHECK_THROWS_AS(WordVectorLoadOptions().max_vectors(-1), ValueError);
   CHECK_THROWS_WITH(WordVectorLoadOptions().max_vectors(-1), "WordVectorLoadOptions::max_vectors: n = -1 must be >= 0");
@@ -150,24 +150,24 @@ TEST_CASE("max_vectors stops reading early: the rest of the file is never looked
 
 TEST_CASE("lowercase folds A-Z and on a collision the first row wins and the others are counted") {
   const std::string file = "The 1 2\nthe 3 4\nTHE 5 6\nApple 7 8\nÉCOLE 9 10\n";
-  const auto folded = io::parse_word_vectors(file, WordVectorFormat::glove, WordVectorLoadOptions().lowercase(true));
+  const auto folded = io::parse_word_vectors(file, WordVectorFormat::Glove, WordVectorLoadOptions().lowercase(true));
   CHECK(folded.vocab.tokens() == Strings{"the", "apple", "École"});  // only ASCII letters are folded
   CHECK(row(folded, "the") == Floats{1, 2});
   CHECK(row(folded, "apple") == Floats{7, 8});
   CHECK(folded.lowercase_collisions == 2);
   CHECK(folded.weight.shape() == Shape{3, 2});
-  const auto kept = io::parse_word_vectors(file, WordVectorFormat::glove);
+  const auto kept = io::parse_word_vectors(file, WordVectorFormat::Glove);
   CHECK(kept.vocab.tokens() == Strings{"The", "the", "THE", "Apple", "ÉCOLE"});
   CHECK(kept.lowercase_collisions == 0);
   // Rows skipped as collisions count towards max_vectors: it limits what is read.
-  const auto head = io::parse_word_vectors(file, WordVectorFormat::glove,
+  const auto head = io::parse_word_vectors(file, WordVectorFormat::Glove,
                                            WordVectorLoadOptions().lowercase(true).max_vectors(3));
   CHECK(head.vocab.tokens() == Strings{"the"});
 }
 
 TEST_CASE("add_pad puts a zero row at id 0 and add_unk adds the mean row and the fallback id") {
   const std::string file = "a 1 2\nb 3 5\n";
-  const auto both = io::parse_word_vectors(file, WordVectorFormat::glove,
+  const auto both = io::parse_word_vectors(file, WordVectorFormat::Glove,
                                            WordVectorLoadOptions().add_pad(true).add_unk(true));
   CHECK(both.vocab.tokens() == Strings{"<pad>", "<unk>", "a", "b"});
   CHECK(tg_test::close(both.weight, {0, 0, 2, 3.5, 1, 2, 3, 5}, Shape{4, 2}, 0, 0));
@@ -175,35 +175,35 @@ TEST_CASE("add_pad puts a zero row at id 0 and add_unk adds the mean row and the
   CHECK(both.vocab.id("zebra") == 1);
   CHECK(both.vocab.id("<pad>") == 0);
 
-  const auto unk = io::parse_word_vectors(file, WordVectorFormat::glove, WordVectorLoadOptions().add_unk(true));
+  const auto unk = io::parse_word_vectors(file, WordVectorFormat::Glove, WordVectorLoadOptions().add_unk(true));
   CHECK(unk.vocab.tokens() == Strings{"<unk>", "a", "b"});
   CHECK(unk.vocab.unk_id() == std::optional<std::int64_t>(0));
 
-  const auto pad = io::parse_word_vectors(file, WordVectorFormat::glove,
+  const auto pad = io::parse_word_vectors(file, WordVectorFormat::Glove,
                                           WordVectorLoadOptions().add_pad(true).pad_token("[PAD]"));
   CHECK(pad.vocab.tokens() == Strings{"[PAD]", "a", "b"});
   CHECK_FALSE(pad.vocab.unk_id().has_value());
 
-  const auto named = io::parse_word_vectors("1 2\na 1 2\n", WordVectorFormat::word2vec_text,
+  const auto named = io::parse_word_vectors("1 2\na 1 2\n", WordVectorFormat::Word2VecText,
                                             WordVectorLoadOptions().add_unk(true).unk_token("[UNK]"));
   CHECK(named.vocab.tokens() == Strings{"[UNK]", "a"});
   CHECK(row(named, "[UNK]") == Floats{1, 2});
 
-  const auto empty = io::parse_word_vectors("0 3\n", WordVectorFormat::word2vec_text,
+  const auto empty = io::parse_word_vectors("0 3\n", WordVectorFormat::Word2VecText,
                                             WordVectorLoadOptions().add_pad(true).add_unk(true));
   CHECK(tg_test::close(empty.weight, {0, 0, 0, 0, 0, 0}, Shape{2, 3}, 0, 0));  // no vectors: a zero mean
 }
 
 TEST_CASE("add_unk uses the file's own unknown-token row when there is one") {
   const std::string file = "a 1 2\n<unk> 9 8\nb 3 4\n";
-  const auto wv = io::parse_word_vectors(file, WordVectorFormat::glove,
+  const auto wv = io::parse_word_vectors(file, WordVectorFormat::Glove,
                                          WordVectorLoadOptions().add_pad(true).add_unk(true));
   CHECK(wv.vocab.tokens() == Strings{"<pad>", "<unk>", "a", "b"});
   CHECK(row(wv, "<unk>") == Floats{9, 8});
-  const auto plain = io::parse_word_vectors(file, WordVectorFormat::glove);  // without add_unk: an ordinary token
+  const auto plain = io::parse_word_vectors(file, WordVectorFormat::Glove);  // without add_unk: an ordinary token
   CHECK(plain.vocab.tokens() == Strings{"a", "<unk>", "b"});
   CHECK_FALSE(plain.vocab.unk_id().has_value());
-  const auto folded = io::parse_word_vectors("<UNK> 9 8\na 1 2\n<unk> 7 7\n", WordVectorFormat::glove,
+  const auto folded = io::parse_word_vectors("<UNK> 9 8\na 1 2\n<unk> 7 7\n", WordVectorFormat::Glove,
                                              WordVectorLoadOptions().add_unk(true).lowercase(true));
   CHECK(row(folded, "<unk>") == Floats{9, 8});
   CHECK(folded.lowercase_collisions == 1);
@@ -211,11 +211,11 @@ TEST_CASE("add_unk uses the file's own unknown-token row when there is one") {
 
 TEST_CASE("allow_nonfinite lets NaN and infinity through") {
   const auto opt = WordVectorLoadOptions().allow_nonfinite(true);
-  const auto text = io::parse_word_vectors("a nan -inf\n", WordVectorFormat::glove, opt);
+  const auto text = io::parse_word_vectors("a nan -inf\n", WordVectorFormat::Glove, opt);
   CHECK(std::isnan(row(text, "a")[0]));
   CHECK(row(text, "a")[1] == -std::numeric_limits<float>::infinity());
   const auto bin = io::parse_word_vectors("1 2\na " + f32("0000C07F") + f32("0000807F"),
-                                          WordVectorFormat::word2vec_binary, opt);
+                                          WordVectorFormat::Word2VecBinary, opt);
   CHECK(std::isnan(row(bin, "a")[0]));
   CHECK(row(bin, "a")[1] == std::numeric_limits<float>::infinity());
 }

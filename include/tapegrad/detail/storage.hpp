@@ -123,18 +123,22 @@ class StorageRef {
   /// Write access: first moves this family of aliases to a private copy if a saved value also
   /// holds the current elements.
   T* mutable_data() const {
-    if (has_snapshots()) {
-      Block<T>* cur = home_->current();
-      Block<T>* copy = Block<T>::create(cur->size());
-      if (cur->size() > 0) std::memcpy(static_cast<void*>(copy->data()), cur->data(), static_cast<std::size_t>(cur->size()) * sizeof(T));
-      home_->set_current(copy);  // the home now holds the copy's only reference
-      if (cur != home_) cur->release();
-    }
+    if (has_snapshots()) copy_for_write();
     return home_->current()->data();
   }
 
   /// A saved value's reference to the elements as they are now.
   BlockRef<T> snapshot() const noexcept { return BlockRef<T>(home_->current()); }
+
+  /// Moves the aliases to a private copy of the current elements (the rare path of mutable_data).
+  TAPEGRAD_COLD void copy_for_write() const {
+    Block<T>* cur = home_->current();
+    Block<T>* copy = Block<T>::create(cur->size());
+    if (cur->size() > 0)
+      std::memcpy(static_cast<void*>(copy->data()), cur->data(), static_cast<std::size_t>(cur->size()) * sizeof(T));
+    home_->set_current(copy);  // the home now holds the copy's only reference
+    if (cur != home_) cur->release();
+  }
 
   /// True if a saved value holds the current elements.
   bool has_snapshots() const noexcept {

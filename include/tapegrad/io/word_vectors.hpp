@@ -33,10 +33,10 @@ inline constexpr std::int64_t kMaxWordVectorDim = 65536;
 
 /// The file formats the loaders read.
 enum class WordVectorFormat {
-  glove,            ///< GloVe text: no header, "token v1 ... vdim" per line; tokens may contain spaces
-  word2vec_text,    ///< word2vec text: header "count dim", then "token v1 ... vdim" per line
-  word2vec_binary,  ///< word2vec binary: header "count dim\n", then token, ' ', dim little-endian float32 each
-  fasttext,         ///< fastText .vec: the word2vec text layout
+  Glove,           ///< GloVe text: no header, "token v1 ... vdim" per line; tokens may contain spaces
+  Word2VecText,    ///< word2vec text: header "count dim", then "token v1 ... vdim" per line
+  Word2VecBinary,  ///< word2vec binary: header "count dim\n", then token, ' ', dim little-endian float32 each
+  FastText,        ///< fastText .vec: the word2vec text layout
 };
 
 /// A vocabulary and its vectors: row i of `weight` ([vocab.size(), dim]) is the vector of token i,
@@ -496,20 +496,20 @@ io::WordVectors<T> read_word2vec_binary(Input& in, const io::WordVectorLoadOptio
 template <class T>
 io::WordVectors<T> read_word_vectors(Input& in, io::WordVectorFormat format, const io::WordVectorLoadOptions& opt) {
   switch (format) {
-    case io::WordVectorFormat::glove: return read_glove<T>(in, opt);
-    case io::WordVectorFormat::word2vec_text:
-    case io::WordVectorFormat::fasttext: return read_word2vec_text<T>(in, opt);
-    case io::WordVectorFormat::word2vec_binary: return read_word2vec_binary<T>(in, opt);
+    case io::WordVectorFormat::Glove: return read_glove<T>(in, opt);
+    case io::WordVectorFormat::Word2VecText:
+    case io::WordVectorFormat::FastText: return read_word2vec_text<T>(in, opt);
+    case io::WordVectorFormat::Word2VecBinary: return read_word2vec_binary<T>(in, opt);
   }
   throw ValueError(cat(in.op(), ": unknown WordVectorFormat ", static_cast<int>(format)));
 }
 
 inline const char* loader_name(io::WordVectorFormat format) {
   switch (format) {
-    case io::WordVectorFormat::glove: return "load_glove";
-    case io::WordVectorFormat::word2vec_text: return "load_word2vec_text";
-    case io::WordVectorFormat::word2vec_binary: return "load_word2vec_binary";
-    case io::WordVectorFormat::fasttext: return "load_fasttext";
+    case io::WordVectorFormat::Glove: return "load_glove";
+    case io::WordVectorFormat::Word2VecText: return "load_word2vec_text";
+    case io::WordVectorFormat::Word2VecBinary: return "load_word2vec_binary";
+    case io::WordVectorFormat::FastText: return "load_fasttext";
   }
   throw ValueError(cat("load_word_vectors: unknown WordVectorFormat ", static_cast<int>(format)));
 }

@@ -45,6 +45,17 @@ Tensor<elem_t<A>> map2(const A& a, const B& b, F f) {
   return out;
 }
 
+/// map2 that writes into `a`'s own buffer when no other handle, view or saved value can see it:
+/// the common case for a gradient a backward function owns.
+template <class T, class B, class F>
+Tensor<T> map2(Tensor<T>&& a, const B& b, F f) {
+  if (!is_exclusive(a)) return map2(static_cast<const Tensor<T>&>(a), b, f);
+  T* x = a.data();
+  const auto* y = b.data();
+  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) x[i] = f(x[i], y[i]);
+  return std::move(a);
+}
+
 /// out[i] = f(a[i], b[i], c[i]) for operands of the same shape.
 template <class A, class B, class C, class F>
 Tensor<elem_t<A>> map3(const A& a, const B& b, const C& c, F f) {
@@ -154,10 +165,11 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
     auto times = [](T x, T y) { return x * y; };
     if (a.shape() == b.shape())
       detail::record(out, "MulBackward0", detail::edges(a, b),
-                     [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times](const Tensor<T>& g,
+                     [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times](Tensor<T> g,
                                                                                         detail::GradSink& grads) {
-                       if (grads.wants(0)) grads.add(0, detail::map2(g, saved_b, times));
-                       if (grads.wants(1)) grads.add(1, detail::map2(g, saved_a, times));
+                       if (grads.wants(0)) grads.add(0, grads.wants(1) ? detail::map2(g, saved_b, times)
+                                                                       : detail::map2(std::move(g), saved_b, times));
+                       if (grads.wants(1)) grads.add(1, detail::map2(std::move(g), saved_a, times));
                      });
     else
       detail::record(out, "MulBackward0", detail::edges(a, b),
@@ -294,8 +306,8 @@ Tensor<T> exp(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::exp(x); });
   if (detail::should_record(a))
     detail::record(out, "ExpBackward0", detail::edges(a),
-                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv; }));
+                   [y = detail::save(out)](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), y, [](T gv, T yv) { return gv * yv; }));
                    });
   return out;
 }
@@ -305,8 +317,8 @@ Tensor<T> log(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::log(x); });
   if (detail::should_record(a))
     detail::record(out, "LogBackward0", detail::edges(a),
-                   [x = detail::save(a)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, x, [](T gv, T xv) { return gv / xv; }));
+                   [x = detail::save(a)](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), x, [](T gv, T xv) { return gv / xv; }));
                    });
   return out;
 }
@@ -316,8 +328,8 @@ Tensor<T> sqrt(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::sqrt(x); });
   if (detail::should_record(a))
     detail::record(out, "SqrtBackward0", detail::edges(a),
-                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv / (2 * yv); }));
+                   [y = detail::save(out)](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), y, [](T gv, T yv) { return gv / (2 * yv); }));
                    });
   return out;
 }
@@ -340,8 +352,8 @@ Tensor<T> pow(const Tensor<T>& a, detail::scalar_t<T> exponent) {
   Tensor<T> out = detail::map(a, [exponent](T x) { return std::pow(x, exponent); });
   if (detail::should_record(a))
     detail::record(out, "PowBackward0", detail::edges(a),
-                   [x = detail::save(a), exponent](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, x, [exponent](T gv, T xv) {
+                   [x = detail::save(a), exponent](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), x, [exponent](T gv, T xv) {
                                  return exponent == 0 ? T(0) : gv * exponent * std::pow(xv, exponent - 1);
                                }));
                    });
@@ -385,8 +397,8 @@ Tensor<T> clamp(const Tensor<T>& a, std::optional<detail::scalar_t<T>> min,
   Tensor<T> out = detail::map(a, [lo, hi](T x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
   if (detail::should_record(a))
     detail::record(out, "ClampBackward1", detail::edges(a),
-                   [x = detail::save(a), lo, hi](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, x, [lo, hi](T gv, T xv) { return xv >= lo && xv <= hi ? gv : T(0); }));
+                   [x = detail::save(a), lo, hi](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), x, [lo, hi](T gv, T xv) { return xv >= lo && xv <= hi ? gv : T(0); }));
                    });
   return out;
 }
@@ -396,8 +408,8 @@ Tensor<T> tanh(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return std::tanh(x); });
   if (detail::should_record(a))
     detail::record(out, "TanhBackward0", detail::edges(a),
-                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * (1 - yv * yv); }));
+                   [y = detail::save(out)](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), y, [](T gv, T yv) { return gv * (1 - yv * yv); }));
                    });
   return out;
 }
@@ -407,8 +419,8 @@ Tensor<T> sigmoid(const Tensor<T>& a) {
   Tensor<T> out = detail::map(a, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
   if (detail::should_record(a))
     detail::record(out, "SigmoidBackward0", detail::edges(a),
-                   [y = detail::save(out)](const Tensor<T>& g, detail::GradSink& grads) {
-                     grads.add(0, detail::map2(g, y, [](T gv, T yv) { return gv * yv * (1 - yv); }));
+                   [y = detail::save(out)](Tensor<T> g, detail::GradSink& grads) {
+                     grads.add(0, detail::map2(std::move(g), y, [](T gv, T yv) { return gv * yv * (1 - yv); }));
                    });
   return out;
 }

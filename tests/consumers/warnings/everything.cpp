@@ -20,4 +20,46 @@ T use_everything() {
   return loss.item() + T(check ? 0 : 1);
 }
 
-int main() { return static_cast<int>(use_everything<float>() + use_everything<double>()) * 0; }
+template <class T>
+T use_nn_and_optim() {
+  namespace nn = tg::nn;
+  namespace F = tg::nn::functional;
+  nn::Embedding<T> emb(nn::EmbeddingOptions(10, 4).padding_idx(0).max_norm(1.0).scale_grad_by_freq(true));
+  nn::Embedding<T> sparse_emb(nn::EmbeddingOptions(10, 4).sparse(true));
+  nn::EmbeddingBag<T> bag(nn::EmbeddingBagOptions(10, 4).mode(nn::EmbeddingBagMode::Sum));
+  nn::Linear<T> fc(nn::LinearOptions(4, 3));
+  const auto ids = tg::tensor<std::int64_t>({1, 2, 3, 4}, {2, 2});
+  const auto flat = tg::tensor<std::int32_t>({1, 2, 3, 4});
+  const auto offsets = tg::tensor<std::int32_t>({0, 2});
+  auto h = tg::mean(emb(ids), {1}) + bag(flat, offsets, tg::ones<T>({4})) + tg::sum(sparse_emb(ids), {1});
+  auto loss = F::cross_entropy(fc(F::relu(h)), tg::tensor<std::int64_t>({0, 2})) +
+              F::mse_loss(F::softmax(h, 1), F::log_softmax(h, 1).detach()) +
+              tg::sum(F::cosine_similarity(h, h)) + tg::sum(F::one_hot<T>(tg::tensor<std::int64_t>({1}), 3));
+  loss.backward();
+  std::vector<tg::Tensor<T>> dense_params{emb.weight, bag.weight, fc.weight, fc.bias};
+  tg::optim::SGD<T> sgd(dense_params, tg::optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
+  tg::optim::Adam<T> adam(dense_params, tg::optim::AdamOptions(1e-3).amsgrad(true));
+  tg::optim::AdamW<T> adamw(dense_params, tg::optim::AdamWOptions(1e-3));
+  tg::optim::Adagrad<T> adagrad(dense_params, tg::optim::AdagradOptions(0.1));
+  tg::optim::SparseAdam<T> sparse_adam({sparse_emb.weight}, tg::optim::SparseAdamOptions(1e-3));
+  tg::optim::StepLR<T> scheduler(sgd, 2, 0.5);
+  tg::nn::utils::clip_grad_norm_(dense_params, 1.0);
+  sgd.step();
+  adam.step();
+  adamw.step();
+  adagrad.step();
+  sparse_adam.step();
+  scheduler.step();
+  sgd.zero_grad();
+  std::ostringstream os;
+  os << emb << fc << bag << fc.weight;
+  auto state = fc.state_dict();
+  fc.load_state_dict(state);
+  return static_cast<T>(loss.item());
+}
+
+int main() {
+  const auto vectors = tg::io::parse_word_vectors<float>("a 1 2\nb 3 4\n", tg::io::WordVectorFormat::Glove);
+  return static_cast<int>(use_everything<float>() + use_everything<double>() + use_nn_and_optim<float>() +
+                          use_nn_and_optim<double>() + static_cast<float>(vectors.size())) * 0;
+}
