@@ -15,3 +15,13 @@
 #include "tapegrad/random.hpp"
 #include "tapegrad/tensor.hpp"
 #include "tapegrad/version.hpp"
+
+// Opt-in separate compilation: with TAPEGRAD_SEPARATE_COMPILATION defined, the heaviest templates
+// are only declared here and compiled once, in the one file that includes tapegrad/instantiate.hpp.
+#if defined(TAPEGRAD_SEPARATE_COMPILATION)
+#include "tapegrad/detail/instances.hpp"
+namespace tapegrad {
+TAPEGRAD_INSTANCES(extern, float)
+TAPEGRAD_INSTANCES(extern, double)
+}  // namespace tapegrad
+#endif
