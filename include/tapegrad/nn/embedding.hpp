@@ -346,6 +346,32 @@ inline std::string embedding_repr(const nn::EmbeddingOptions& o) {
   return s;
 }
 
+// What Embedding and EmbeddingBag share about their tables.
+
+inline void check_table_sizes(const char* module, std::int64_t num_embeddings, std::int64_t embedding_dim) {
+  if (num_embeddings < 0 || embedding_dim < 0)
+    throw ValueError(cat(module, ": num_embeddings and embedding_dim must be non-negative, got ", num_embeddings, " and ",
+                         embedding_dim));
+}
+
+template <class T>
+void check_pretrained_table(const char* module, const Tensor<T>& embeddings) {
+  if (!embeddings.defined() || embeddings.dim() != 2)
+    throw ShapeError(cat(module, "::from_pretrained: embeddings must be 2-D [num_embeddings, embedding_dim], got ",
+                         embeddings.defined() ? "shape " + shape_str(embeddings.shape()) : std::string("an undefined tensor")));
+}
+
+/// Draws a table from N(0, 1), then zeroes the padding row (PyTorch's reset_parameters).
+template <class T>
+void reset_table(Tensor<T>& weight, std::optional<std::int64_t> padding_idx) {
+  nn::init::normal_(weight);
+  if (padding_idx) {
+    NoGradGuard no_grad;
+    const std::int64_t d = weight.size(1);
+    std::fill_n(weight.data() + *padding_idx * d, d, T(0));
+  }
+}
+
 }  // namespace detail
 
 namespace nn {
@@ -374,10 +400,7 @@ class Embedding : public Module<T> {
   /// turns off requires_grad.
   static Embedding from_pretrained(const Tensor<T>& embeddings,
                                    const EmbeddingFromPretrainedOptions& opts = EmbeddingFromPretrainedOptions()) {
-    if (!embeddings.defined() || embeddings.dim() != 2)
-      throw ShapeError(detail::cat(
-          "Embedding::from_pretrained: embeddings must be 2-D [num_embeddings, embedding_dim], got ",
-          embeddings.defined() ? "shape " + detail::shape_str(embeddings.shape()) : std::string("an undefined tensor")));
+    detail::check_pretrained_table("Embedding", embeddings);
     EmbeddingOptions o(embeddings.size(0), embeddings.size(1));
     o.padding_idx(opts.padding_idx()).max_norm(opts.max_norm()).norm_type(opts.norm_type());
     o.scale_grad_by_freq(opts.scale_grad_by_freq()).sparse(opts.sparse());
@@ -393,14 +416,7 @@ class Embedding : public Module<T> {
   Embedding& operator=(Embedding&&) = default;
 
   /// Draws the weight from N(0, 1), then zeroes the padding row.
-  void reset_parameters() {
-    init::normal_(weight);
-    if (options.padding_idx()) {
-      NoGradGuard no_grad;
-      const std::int64_t d = options.embedding_dim();
-      std::fill_n(weight.data() + *options.padding_idx() * d, d, T(0));
-    }
-  }
+  void reset_parameters() { detail::reset_table<T>(weight, options.padding_idx()); }
 
   /// Rows of the weight for each index (Tensor<std::int64_t> or Tensor<std::int32_t>): S -> S + [D].
   template <class I>
@@ -428,9 +444,7 @@ class Embedding : public Module<T> {
       : options(opts), weight(description(), pretrained) {}
 
   static EmbeddingOptions validated(EmbeddingOptions o) {
-    if (o.num_embeddings() < 0 || o.embedding_dim() < 0)
-      throw ValueError(detail::cat("Embedding: num_embeddings and embedding_dim must be non-negative, got ",
-                                             o.num_embeddings(), " and ", o.embedding_dim()));
+    detail::check_table_sizes("Embedding", o.num_embeddings(), o.embedding_dim());
     const auto c = detail::embedding_config("Embedding", o, o.num_embeddings());
     if (c.padding_idx >= 0) o.padding_idx(c.padding_idx);
     return o;

@@ -396,10 +396,7 @@ class EmbeddingBag : public Module<T> {
   /// row is not zeroed. freeze (default true) turns off requires_grad.
   static EmbeddingBag from_pretrained(const Tensor<T>& embeddings,
                                       const EmbeddingBagFromPretrainedOptions& opts = EmbeddingBagFromPretrainedOptions()) {
-    if (!embeddings.defined() || embeddings.dim() != 2)
-      throw ShapeError(detail::cat(
-          "EmbeddingBag::from_pretrained: embeddings must be 2-D [num_embeddings, embedding_dim], got ",
-          embeddings.defined() ? "shape " + detail::shape_str(embeddings.shape()) : std::string("an undefined tensor")));
+    detail::check_pretrained_table("EmbeddingBag", embeddings);
     EmbeddingBagOptions o(embeddings.size(0), embeddings.size(1));
     o.max_norm(opts.max_norm()).norm_type(opts.norm_type()).scale_grad_by_freq(opts.scale_grad_by_freq());
     o.mode(opts.mode()).sparse(opts.sparse()).include_last_offset(opts.include_last_offset()).padding_idx(opts.padding_idx());
@@ -415,14 +412,7 @@ class EmbeddingBag : public Module<T> {
   EmbeddingBag& operator=(EmbeddingBag&&) = default;
 
   /// Draws the weight from N(0, 1), then zeroes the padding row.
-  void reset_parameters() {
-    init::normal_(weight);
-    if (options.padding_idx()) {
-      NoGradGuard no_grad;
-      const std::int64_t d = options.embedding_dim();
-      std::fill_n(weight.data() + *options.padding_idx() * d, d, T(0));
-    }
-  }
+  void reset_parameters() { detail::reset_table<T>(weight, options.padding_idx()); }
 
   /// [bags, embedding_dim]. input: 1-D with offsets (int64 or int32), or 2-D without;
   /// per_sample_weights: the input's shape, mode Sum only.
@@ -462,9 +452,7 @@ class EmbeddingBag : public Module<T> {
       : options(opts), weight(description(), pretrained) {}
 
   static EmbeddingBagOptions validated(EmbeddingBagOptions o) {
-    if (o.num_embeddings() < 0 || o.embedding_dim() < 0)
-      throw ValueError(detail::cat("EmbeddingBag: num_embeddings and embedding_dim must be non-negative, got ",
-                                   o.num_embeddings(), " and ", o.embedding_dim()));
+    detail::check_table_sizes("EmbeddingBag", o.num_embeddings(), o.embedding_dim());
     const auto c = detail::embedding_bag_config("EmbeddingBag", o, o.num_embeddings());
     if (c.padding_idx >= 0) o.padding_idx(c.padding_idx);
     return o;
