@@ -46,6 +46,13 @@ class FormatError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The system refused to read or write a file (missing, no permission, disk full). The message
+/// names the file, what was being done and the system's reason.
+class IoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 /// Streams every argument into one string: cat("index ", 3, " out of range").

@@ -17,6 +17,7 @@
 #endif
 
 #include "tapegrad/autograd.hpp"
+#include "tapegrad/nn/state_dict.hpp"
 #include "tapegrad/print.hpp"
 
 namespace tapegrad::nn {
@@ -137,44 +138,6 @@ class Visitor {
 
  protected:
   ~Visitor() = default;
-};
-
-/// Named tensors in registration order, as Module::state_dict returns them and load_state_dict takes them.
-template <class T>
-class StateDict {
- public:
-  using Item = std::pair<std::string, Tensor<T>>;
-
-  /// Adds an entry; names must be unique.
-  void insert(std::string name, Tensor<T> value) {
-    if (contains(name)) throw ValueError("StateDict::insert: there is already an entry named \"" + name + "\"");
-    items_.emplace_back(std::move(name), std::move(value));
-  }
-  bool contains(const std::string& name) const { return find(name) != items_.end(); }
-  /// The tensor stored under `name`; IndexError if there is none.
-  const Tensor<T>& at(const std::string& name) const {
-    auto it = find(name);
-    if (it == items_.end()) throw IndexError("StateDict::at: no entry named \"" + name + "\"");
-    return it->second;
-  }
-  Tensor<T>& at(const std::string& name) { return const_cast<Tensor<T>&>(std::as_const(*this).at(name)); }
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
-  std::vector<std::string> keys() const {
-    std::vector<std::string> out;
-    for (const auto& item : items_) out.push_back(item.first);
-    return out;
-  }
-  typename std::vector<Item>::const_iterator begin() const noexcept { return items_.begin(); }
-  typename std::vector<Item>::const_iterator end() const noexcept { return items_.end(); }
-
- private:
-  typename std::vector<Item>::const_iterator find(const std::string& name) const {
-    for (auto it = items_.begin(); it != items_.end(); ++it)
-      if (it->first == name) return it;
-    return items_.end();
-  }
-  std::vector<Item> items_;
 };
 
 }  // namespace tapegrad::nn
