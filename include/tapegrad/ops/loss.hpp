@@ -306,18 +306,18 @@ Tensor<T> cosine_similarity(const Tensor<T>& x1, const Tensor<T>& x2, std::int64
                     d, len](const Tensor<T>& g, detail::GradSink& grads) {
                      // With u = x1/n1, v = x2/n2 and y = sum(u v): dx1 = g/n1 (v - y u), dx2 = g/n2 (u - y v).
                      Tensor<T> ga = detail::make_tensor<T>(sa.shape()), gb = detail::make_tensor<T>(sb.shape());
-                     const T *pa = sa.data(), *pb = sb.data(), *gv = g.data(), *yv = y.data();
+                     const T *xa = sa.data(), *xb = sb.data(), *gv = g.data(), *yv = y.data();
                      T *oa = ga.data(), *ob = gb.data();
-                     std::size_t line = 0;
+                     std::size_t row = 0;
                      detail::for_each_line(sa.shape(), d, [&](std::int64_t start, std::int64_t stride) {
-                       const A m1 = n1[line], m2 = n2[line], gl = gv[line], yl = yv[line];
+                       const A m1 = n1[row], m2 = n2[row], gl = gv[row], yl = yv[row];
                        for (std::int64_t k = 0; k < len; ++k) {
                          const std::int64_t i = start + k * stride;
-                         const A u = pa[i] / m1, v = pb[i] / m2;
+                         const A u = xa[i] / m1, v = xb[i] / m2;
                          oa[i] = static_cast<T>(gl / m1 * (v - yl * u));
                          ob[i] = static_cast<T>(gl / m2 * (u - yl * v));
                        }
-                       ++line;
+                       ++row;
                      });
                      if (grads.wants(0)) grads.add(0, detail::sum_to(ga, s1));
                      if (grads.wants(1)) grads.add(1, detail::sum_to(gb, s2));

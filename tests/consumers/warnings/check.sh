@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles a translation unit that includes the whole library with g++ and clang++, in C++17 and
-# C++20, with -Wall -Wextra -Wpedantic -Werror. Usage: check.sh <source dir> <eigen include dir>
+# C++20, with -Wall -Wextra -Wpedantic -Wshadow -Werror. Usage: check.sh <source dir> <eigen include dir>
 set -euo pipefail
 src=$1
 eigen=$2
@@ -11,7 +11,7 @@ for cxx in g++ clang++; do
     continue
   fi
   for std in c++17 c++20; do
-    if "$cxx" -std=$std -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I"$src/include" -I"$eigen" \
+    if "$cxx" -std=$std -Wall -Wextra -Wpedantic -Wshadow -Werror -fsyntax-only -I"$src/include" -I"$eigen" \
         "$src/tests/consumers/warnings/everything.cpp"; then
       echo "ok: $cxx -std=$std"
     else
