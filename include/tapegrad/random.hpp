@@ -4,10 +4,17 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <locale>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
+#include <string>
 #include <type_traits>
+
+#include "tapegrad/error.hpp"
 
 namespace tapegrad {
 
@@ -61,6 +68,42 @@ class Generator {
       z = r * std::cos(theta);
     }
     return std::fma(z, stddev, mean);
+  }
+
+  /// The whole state as text (seed, the MT19937 state, the cached normal draw), for checkpoints:
+  /// set_state(get_state()) continues the same stream of numbers exactly. Like torch.get_rng_state().
+  std::string get_state() const {
+    std::ostringstream os;
+    os.imbue(std::locale::classic());
+    os << "mt19937 " << seed_ << ' ' << engine_ << ' ';
+    if (cached_normal_) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%a", *cached_normal_);  // hexadecimal: exact
+      os << buf;
+    } else {
+      os << "none";
+    }
+    return os.str();
+  }
+
+  /// Restores a state from get_state(); ValueError (and no change) if the text is not one.
+  void set_state(const std::string& state) {
+    std::istringstream in(state);
+    in.imbue(std::locale::classic());
+    std::string tag, cached;
+    std::uint64_t seed = 0;
+    std::mt19937 engine;
+    in >> tag >> seed >> engine >> cached;
+    char* end = nullptr;
+    const double normal = cached == "none" ? 0.0 : std::strtod(cached.c_str(), &end);
+    if (tag != "mt19937" || in.fail() || !(in >> std::ws).eof() ||
+        (cached != "none" && (cached.empty() || *end != '\0' || !std::isfinite(normal))))
+      throw ValueError("Generator::set_state: not a state from Generator::get_state() (it starts with \"" +
+                       state.substr(0, 20) + "\")");
+    seed_ = seed;
+    engine_ = engine;
+    if (cached == "none") cached_normal_.reset();
+    else cached_normal_ = normal;
   }
 
   /// Guards the generator when several threads share it (the default generator is shared).

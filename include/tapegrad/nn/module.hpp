@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -17,6 +18,7 @@
 #endif
 
 #include "tapegrad/autograd.hpp"
+// PENDING(model-files): #include "tapegrad/io/state_dict_file.hpp"
 #include "tapegrad/nn/state_dict.hpp"
 #include "tapegrad/print.hpp"
 
@@ -298,10 +300,22 @@ class Module {
 
   /// Copies `dict`'s values into the parameters, in place. Every name and shape is checked first
   /// and all problems are reported together; nothing is copied unless all is well. With strict=false,
-  /// missing and unexpected names are ignored (shape mismatches still throw, as in PyTorch).
-  void load_state_dict(const StateDict<T>& dict, bool strict = true) {
+  /// missing and unexpected names are ignored and returned (shape mismatches still throw, as in PyTorch).
+  LoadResult load_state_dict(const StateDict<T>& dict, bool strict = true) {
+    LoadResult result = check_state_dict(dict, strict);
+    NoGradGuard no_grad;
+    for_each_parameter(std::string(), [&dict](const std::string& key, Parameter<T>& param) {
+      if (dict.contains(key)) param.copy_(dict.at(key));
+    });
+    return result;
+  }
+
+  /// What load_state_dict(dict, strict) would do, without changing anything: throws the same errors,
+  /// or returns the names it would leave out.
+  LoadResult check_state_dict(const StateDict<T>& dict, bool strict = true) const {
     std::vector<std::pair<std::string, Tensor<T>>> targets;
-    for_each_parameter(std::string(), [&targets](const std::string& name, Parameter<T>& p) { targets.emplace_back(name, p); });
+    for_each_parameter(std::string(), [&targets](const std::string& key, Parameter<T>& p) { targets.emplace_back(key, p); });
+    LoadResult result;
     std::string problems;
     bool key_problem = false;
     auto add = [&problems, &key_problem](const std::string& s, bool about_keys) {
@@ -311,6 +325,7 @@ class Module {
     for (const auto& [key, param] : targets) {
       if (!dict.contains(key)) {
         if (strict) add("missing key \"" + key + "\"", true);
+        result.missing_keys.push_back(key);
         continue;
       }
       const Tensor<T>& value = dict.at(key);
@@ -321,20 +336,19 @@ class Module {
                         ", the model has ", detail::shape_str(param.shape())),
             false);
     }
-    if (strict)
-      for (const auto& item : dict) {
-        bool known = false;
-        for (const auto& target : targets) known = known || target.first == item.first;
-        if (!known) add("unexpected key \"" + item.first + "\"", true);
-      }
+    for (const auto& item : dict) {
+      bool known = false;
+      for (const auto& target : targets) known = known || target.first == item.first;
+      if (known) continue;
+      if (strict) add("unexpected key \"" + item.first + "\"", true);
+      result.unexpected_keys.push_back(item.first);
+    }
     if (!problems.empty()) {
       const std::string message = "load_state_dict into " + name() + ": " + problems + ". Nothing was loaded";
       if (key_problem) throw ValueError(message);
       throw ShapeError(message);
     }
-    NoGradGuard no_grad;
-    for (auto& [key, param] : targets)
-      if (dict.contains(key)) param.copy_(dict.at(key));
+    return result;
   }
 
  private:

@@ -49,4 +49,13 @@ class StateDict {
   std::vector<Item> items_;
 };
 
+/// What load_state_dict(dict, strict=false) and Module::load(path, false) leave out, as PyTorch's
+/// `_IncompatibleKeys`: the model's names the dict lacks, and the dict's names the model lacks.
+struct LoadResult {
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> unexpected_keys;
+  /// True when every name matched.
+  bool ok() const noexcept { return missing_keys.empty() && unexpected_keys.empty(); }
+};
+
 }  // namespace tapegrad::nn

@@ -57,11 +57,7 @@ class Adagrad : public Optimizer<T> {
  public:
   explicit Adagrad(std::vector<Tensor<T>> params, AdagradOptions options = AdagradOptions())
       : Optimizer<T>("Adagrad", std::move(params)), options_(options) {
-    detail::check_non_negative("Adagrad", "lr", options_.lr());
-    detail::check_non_negative("Adagrad", "lr_decay", options_.lr_decay());
-    detail::check_non_negative("Adagrad", "weight_decay", options_.weight_decay());
-    detail::check_non_negative("Adagrad", "initial_accumulator_value", options_.initial_accumulator_value());
-    detail::check_non_negative("Adagrad", "eps", options_.eps());
+    check(options_);
     // As PyTorch, the sums exist from the start, so they can be inspected (or shared) before a step.
     state_.resize(this->params_.size());
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
@@ -101,7 +97,47 @@ class Adagrad : public Optimizer<T> {
   /// The state of `param`, one of this optimiser's parameters.
   const AdagradParamState<T>& state(const Tensor<T>& param) const { return state_[this->index_of(param, "state")]; }
 
+ protected:
+  NamedValues options_state() const override {
+    const AdagradOptions& o = options_;
+    return {{"lr", {o.lr()}}, {"lr_decay", {o.lr_decay()}}, {"weight_decay", {o.weight_decay()}},
+            {"initial_accumulator_value", {o.initial_accumulator_value()}}, {"eps", {o.eps()}}};
+  }
+  typename OptimizerStateDict<T>::ParamState param_state(std::size_t i) const override {
+    typename OptimizerStateDict<T>::ParamState s;
+    s.values.push_back({"step", {static_cast<double>(state_[i].step)}});
+    s.tensors.emplace_back("sum", state_[i].sum);
+    return s;
+  }
+  void load_state(detail::NamedValuesReader o,
+                  const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param) override {
+    AdagradOptions options(o.scalar("lr"));
+    options.lr_decay(o.scalar("lr_decay")).weight_decay(o.scalar("weight_decay"));
+    options.initial_accumulator_value(o.scalar("initial_accumulator_value")).eps(o.scalar("eps"));
+    o.finish();
+    check(options);
+    std::vector<AdagradParamState<T>> state(this->params_.size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      auto r = this->state_reader(i, per_param[i]);
+      if (!r.present())  // Adagrad has state from the start, as PyTorch's
+        throw ValueError(detail::cat("Adagrad::load_state_dict: no state for parameter ", i));
+      state[i].step = r.values().count("step");
+      state[i].sum = r.tensor("sum", true);
+      r.finish();
+    }
+    options_ = options;
+    state_.swap(state);
+  }
+
  private:
+  static void check(const AdagradOptions& o) {
+    detail::check_non_negative("Adagrad", "lr", o.lr());
+    detail::check_non_negative("Adagrad", "lr_decay", o.lr_decay());
+    detail::check_non_negative("Adagrad", "weight_decay", o.weight_decay());
+    detail::check_non_negative("Adagrad", "initial_accumulator_value", o.initial_accumulator_value());
+    detail::check_non_negative("Adagrad", "eps", o.eps());
+  }
+
   // One piece of the update, with PyTorch's dense formulas (addcmul_, sqrt, add_, addcdiv_); the
   // sparse path uses them too, so it matches to_dense() bit for bit.
   void update(T* p_data, T* sum_data, const T* g_data, std::int64_t n, T neg_clr) const {

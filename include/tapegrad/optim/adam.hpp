@@ -148,14 +148,60 @@ class AdamFamily : public optim::Optimizer<T> {
  protected:
   AdamFamily(const char* name, std::vector<Tensor<T>> params, Options options)
       : optim::Optimizer<T>(name, std::move(params)), options_(options) {
-    check_non_negative(name, "lr", options_.lr());
-    check_non_negative(name, "eps", options_.eps());
-    check_betas(name, options_.betas());
-    check_non_negative(name, "weight_decay", options_.weight_decay());
+    check(name, options_);
     state_.resize(this->params_.size());
   }
 
+  optim::NamedValues options_state() const override {
+    const Options& o = options_;
+    return {{"lr", {o.lr()}},
+            {"betas", {o.betas().first, o.betas().second}},
+            {"eps", {o.eps()}},
+            {"weight_decay", {o.weight_decay()}},
+            {"amsgrad", {o.amsgrad() ? 1.0 : 0.0}},
+            {"lazy_sparse", {o.lazy_sparse() ? 1.0 : 0.0}}};
+  }
+  typename optim::OptimizerStateDict<T>::ParamState param_state(std::size_t i) const override {
+    typename optim::OptimizerStateDict<T>::ParamState s;
+    const optim::AdamParamState<T>& a = state_[i];
+    if (a.step == 0) return s;
+    s.values.push_back({"step", {static_cast<double>(a.step)}});
+    s.tensors.emplace_back("exp_avg", a.exp_avg);
+    s.tensors.emplace_back("exp_avg_sq", a.exp_avg_sq);
+    if (a.max_exp_avg_sq.defined()) s.tensors.emplace_back("max_exp_avg_sq", a.max_exp_avg_sq);
+    return s;
+  }
+  void load_state(NamedValuesReader o,
+                  const std::vector<const typename optim::OptimizerStateDict<T>::ParamState*>& per_param) override {
+    Options options(o.scalar("lr"));
+    options.betas(o.pair("betas")).eps(o.scalar("eps")).weight_decay(o.scalar("weight_decay"));
+    options.amsgrad(o.flag("amsgrad")).lazy_sparse(o.flag("lazy_sparse"));
+    o.finish();
+    check(this->name(), options);
+    std::vector<optim::AdamParamState<T>> state(this->params_.size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      auto r = this->state_reader(i, per_param[i]);
+      if (r.present()) {
+        state[i].step = r.values().count("step");
+        const bool started = state[i].step > 0;
+        state[i].exp_avg = r.tensor("exp_avg", started);
+        state[i].exp_avg_sq = r.tensor("exp_avg_sq", started);
+        state[i].max_exp_avg_sq = r.tensor("max_exp_avg_sq", started && options.amsgrad());
+      }
+      r.finish();
+    }
+    options_ = options;
+    state_.swap(state);
+  }
+
  private:
+  static void check(const char* name, const Options& o) {
+    check_non_negative(name, "lr", o.lr());
+    check_non_negative(name, "eps", o.eps());
+    check_betas(name, o.betas());
+    check_non_negative(name, "weight_decay", o.weight_decay());
+  }
+
   struct Coefficients {
     T beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, decoupled_decay, neg_step_size, bias_correction2_sqrt,
         eps;

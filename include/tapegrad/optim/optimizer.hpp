@@ -227,6 +227,127 @@ inline void check_betas(const char* opt, const std::pair<double, double>& betas)
 
 namespace optim {
 
+/// Named numbers under PyTorch's names, as an optimiser's param_groups and a scheduler's state_dict()
+/// hold them: {"lr", {0.1}}, {"betas", {0.9, 0.999}}, {"nesterov", {0}} (flags are 0 or 1).
+using NamedValues = std::vector<std::pair<std::string, std::vector<double>>>;
+
+/// An optimiser's state, laid out as PyTorch's `optimizer.state_dict()`: per-parameter state by
+/// parameter index (only parameters that have some), and the parameter groups with their options.
+template <class T>
+struct OptimizerStateDict {
+  struct ParamState {
+    std::vector<std::pair<std::string, Tensor<T>>> tensors;  // "exp_avg", "momentum_buffer", "sum", ...
+    NamedValues values;                                       // "step"
+  };
+  struct ParamGroup {
+    NamedValues options;               // "lr", "momentum", "betas", ...
+    std::vector<std::int64_t> params;  // indices into the optimiser's parameters
+  };
+  std::vector<std::pair<std::int64_t, ParamState>> state;
+  std::vector<ParamGroup> param_groups;
+};
+
+}  // namespace optim
+
+namespace detail {
+
+/// Reads named values by name for load_state_dict: each must be present, of the right kind, and
+/// every name must be read (finish()), so a state dict of another optimiser or version is refused.
+class NamedValuesReader {
+ public:
+  NamedValuesReader(std::string where, const optim::NamedValues& values) : where_(std::move(where)), values_(values) {}
+
+  double scalar(const std::string& name) { return get(name, 1)[0]; }
+  std::pair<double, double> pair(const std::string& name) {
+    const auto& v = get(name, 2);
+    return {v[0], v[1]};
+  }
+  bool flag(const std::string& name) {
+    const double v = scalar(name);
+    if (v != 0 && v != 1) throw ValueError(cat(where_, ": \"", name, "\" must be 0 or 1, got ", v));
+    return v == 1;
+  }
+  /// A count (a step number): an integer in [0, 2^53].
+  std::int64_t count(const std::string& name) {
+    const double v = scalar(name);
+    if (!(v >= 0 && v <= 9007199254740992.0 && std::floor(v) == v))
+      throw ValueError(cat(where_, ": \"", name, "\" must be a whole number >= 0, got ", v));
+    return static_cast<std::int64_t>(v);
+  }
+  /// Throws if a name was never read (an option this optimiser does not have).
+  void finish() const {
+    for (const auto& item : values_)
+      if (std::find(read_.begin(), read_.end(), item.first) == read_.end())
+        throw ValueError(cat(where_, ": unexpected entry \"", item.first, "\""));
+  }
+
+ private:
+  const std::vector<double>& get(const std::string& name, std::size_t n) {
+    for (const auto& item : values_)
+      if (item.first == name) {
+        if (item.second.size() != n)
+          throw ValueError(cat(where_, ": \"", name, "\" must have ", n, n == 1 ? " value" : " values", ", got ",
+                               item.second.size()));
+        read_.push_back(name);
+        return item.second;
+      }
+    throw ValueError(cat(where_, ": missing entry \"", name, "\""));
+  }
+
+  std::string where_;
+  const optim::NamedValues& values_;
+  std::vector<std::string> read_;
+};
+
+/// Reads one parameter's state for load_state_dict: tensors must have the parameter's shape and are
+/// copied, so the loaded optimiser never shares buffers with the dict it was given.
+template <class T>
+class ParamStateReader {
+ public:
+  using ParamState = typename optim::OptimizerStateDict<T>::ParamState;
+  ParamStateReader(std::string where, const ParamState* state, const Tensor<T>& param)
+      : values_(where, state ? state->values : empty_), where_(std::move(where)), state_(state), param_(param) {}
+
+  /// Whether the dict holds any state for this parameter.
+  bool present() const noexcept { return state_ != nullptr; }
+  /// The tensor named `name` (copied), or an undefined tensor if absent and not `required`.
+  Tensor<T> tensor(const std::string& name, bool required) {
+    if (state_)
+      for (const auto& item : state_->tensors)
+        if (item.first == name) {
+          const Tensor<T>& t = item.second;
+          if (!t.defined() || t.is_sparse() || t.shape() != param_.shape())
+            throw ShapeError(cat(where_, ": \"", name, "\" must be a dense tensor of the parameter's shape ",
+                                 shape_str(param_.shape()), ", got ",
+                                 t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor")));
+          read_.push_back(name);
+          return t.detach().clone();
+        }
+    if (required) throw ValueError(cat(where_, ": missing tensor \"", name, "\""));
+    return Tensor<T>();
+  }
+  NamedValuesReader& values() noexcept { return values_; }
+  void finish() const {
+    values_.finish();
+    if (state_)
+      for (const auto& item : state_->tensors)
+        if (std::find(read_.begin(), read_.end(), item.first) == read_.end())
+          throw ValueError(cat(where_, ": unexpected tensor \"", item.first, "\""));
+  }
+
+ private:
+  static inline const optim::NamedValues empty_{};
+  NamedValuesReader values_;
+  std::string where_;
+  const ParamState* state_;
+  const Tensor<T>& param_;
+  std::vector<std::string> read_;
+};
+
+}  // namespace detail
+
+namespace optim {
+
 /// What every optimiser shares: its parameters (tensor handles, so per-parameter state follows the
 /// parameter even when copy-on-write moves its elements), zero_grad() and the learning rate.
 ///
@@ -275,6 +396,46 @@ class Optimizer {
   /// The optimiser's name, as it starts error messages ("SGD").
   const char* name() const noexcept { return name_; }
 
+  /// The optimiser's options and per-parameter state under PyTorch's names (see OptimizerStateDict).
+  /// The tensors are copies: stepping on does not change a dict already taken.
+  OptimizerStateDict<T> state_dict() const {
+    OptimizerStateDict<T> out;
+    typename OptimizerStateDict<T>::ParamGroup group;
+    group.options = options_state();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      group.params.push_back(static_cast<std::int64_t>(i));
+      typename OptimizerStateDict<T>::ParamState s = param_state(i);
+      for (auto& item : s.tensors) item.second = item.second.detach().clone();
+      if (!s.tensors.empty() || !s.values.empty()) out.state.emplace_back(static_cast<std::int64_t>(i), std::move(s));
+    }
+    out.param_groups.push_back(std::move(group));
+    return out;
+  }
+
+  /// Restores options and state from state_dict() of an optimiser of the same kind over parameters
+  /// of the same shapes. Everything is checked first; on any error nothing changes.
+  void load_state_dict(const OptimizerStateDict<T>& dict) {
+    const std::string where = detail::cat(name_, "::load_state_dict");
+    if (dict.param_groups.size() != 1)
+      throw ValueError(detail::cat(where, ": expected 1 parameter group, got ", dict.param_groups.size()));
+    const auto& ids = dict.param_groups[0].params;
+    bool in_order = ids.size() == params_.size();
+    for (std::size_t i = 0; in_order && i < ids.size(); ++i) in_order = ids[i] == static_cast<std::int64_t>(i);
+    if (!in_order)
+      throw ValueError(detail::cat(where, ": the state dict's parameter group lists ", ids.size(),
+                                   " parameters, this optimiser has ", params_.size(), " (expected ids 0 to ",
+                                   params_.size(), " - 1 in order)"));
+    std::vector<const typename OptimizerStateDict<T>::ParamState*> per_param(params_.size(), nullptr);
+    for (const auto& [index, s] : dict.state) {
+      if (index < 0 || index >= static_cast<std::int64_t>(params_.size()))
+        throw IndexError(detail::cat(where, ": state for parameter ", index, ", out of range [0, ", params_.size(), ")"));
+      if (per_param[static_cast<std::size_t>(index)])
+        throw ValueError(detail::cat(where, ": two states for parameter ", index));
+      per_param[static_cast<std::size_t>(index)] = &s;
+    }
+    load_state(detail::NamedValuesReader(where + ": param_groups[0]", dict.param_groups[0].options), per_param);
+  }
+
  protected:
   /// Checks the parameters: at least one, each a defined, dense leaf, none sharing elements with another.
   Optimizer(const char* name, std::vector<Tensor<T>> params) : params_(std::move(params)), name_(name) {
@@ -318,6 +479,20 @@ class Optimizer {
       accept(i, g);
       if (g.is_sparse()) check_sparse(i, g);
     }
+  }
+
+  /// The options of the one parameter group, under PyTorch's names.
+  virtual NamedValues options_state() const = 0;
+  /// The state of parameter i, under PyTorch's names (empty if it has none yet).
+  virtual typename OptimizerStateDict<T>::ParamState param_state(std::size_t i) const = 0;
+  /// Reads and checks the options and every parameter's state (null: none), then replaces the
+  /// optimiser's own; must change nothing if it throws.
+  virtual void load_state(detail::NamedValuesReader options,
+                          const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param) = 0;
+
+  /// A reader for parameter i's state in load_state.
+  detail::ParamStateReader<T> state_reader(std::size_t i, const typename OptimizerStateDict<T>::ParamState* s) const {
+    return detail::ParamStateReader<T>(detail::cat(name_, "::load_state_dict: state of parameter ", i), s, params_[i]);
   }
 
   std::vector<Tensor<T>> params_;

@@ -94,6 +94,34 @@ class SGD : public Optimizer<T> {
   /// The state of `param`, one of this optimiser's parameters.
   const SGDParamState<T>& state(const Tensor<T>& param) const { return state_[this->index_of(param, "state")]; }
 
+ protected:
+  NamedValues options_state() const override {
+    const SGDOptions& o = options_;
+    return {{"lr", {o.lr()}}, {"momentum", {o.momentum()}}, {"dampening", {o.dampening()}},
+            {"weight_decay", {o.weight_decay()}}, {"nesterov", {o.nesterov() ? 1.0 : 0.0}}};
+  }
+  typename OptimizerStateDict<T>::ParamState param_state(std::size_t i) const override {
+    typename OptimizerStateDict<T>::ParamState s;
+    if (state_[i].momentum_buffer.defined()) s.tensors.emplace_back("momentum_buffer", state_[i].momentum_buffer);
+    return s;
+  }
+  void load_state(detail::NamedValuesReader o,
+                  const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param) override {
+    SGDOptions options(o.scalar("lr"));
+    options.momentum(o.scalar("momentum")).dampening(o.scalar("dampening")).weight_decay(o.scalar("weight_decay"));
+    options.nesterov(o.flag("nesterov"));
+    o.finish();
+    check(options);
+    std::vector<SGDParamState<T>> state(this->params_.size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      auto r = this->state_reader(i, per_param[i]);
+      state[i].momentum_buffer = r.tensor("momentum_buffer", false);
+      r.finish();
+    }
+    options_ = options;
+    state_.swap(state);
+  }
+
  private:
   static void check(const SGDOptions& o) {
     detail::check_non_negative("SGD", "lr", o.lr());

@@ -51,9 +51,7 @@ class SparseAdam : public Optimizer<T> {
  public:
   explicit SparseAdam(std::vector<Tensor<T>> params, SparseAdamOptions options = SparseAdamOptions())
       : Optimizer<T>("SparseAdam", std::move(params)), options_(options) {
-    check_lr(options_.lr());
-    if (!(options_.eps() > 0)) detail::throw_bad_option("SparseAdam", "eps", options_.eps(), "> 0");
-    detail::check_betas("SparseAdam", options_.betas());
+    check(options_);
     state_.resize(this->params_.size());
   }
 
@@ -106,9 +104,48 @@ class SparseAdam : public Optimizer<T> {
   /// The state of `param`, one of this optimiser's parameters.
   const SparseAdamParamState<T>& state(const Tensor<T>& param) const { return state_[this->index_of(param, "state")]; }
 
+ protected:
+  NamedValues options_state() const override {
+    const SparseAdamOptions& o = options_;
+    return {{"lr", {o.lr()}}, {"betas", {o.betas().first, o.betas().second}}, {"eps", {o.eps()}}};
+  }
+  typename OptimizerStateDict<T>::ParamState param_state(std::size_t i) const override {
+    typename OptimizerStateDict<T>::ParamState s;
+    const SparseAdamParamState<T>& a = state_[i];
+    if (a.step == 0) return s;
+    s.values.push_back({"step", {static_cast<double>(a.step)}});
+    s.tensors.emplace_back("exp_avg", a.exp_avg);
+    s.tensors.emplace_back("exp_avg_sq", a.exp_avg_sq);
+    return s;
+  }
+  void load_state(detail::NamedValuesReader o,
+                  const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param) override {
+    SparseAdamOptions options(o.scalar("lr"));
+    options.betas(o.pair("betas")).eps(o.scalar("eps"));
+    o.finish();
+    check(options);
+    std::vector<SparseAdamParamState<T>> state(this->params_.size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      auto r = this->state_reader(i, per_param[i]);
+      if (r.present()) {
+        state[i].step = r.values().count("step");
+        state[i].exp_avg = r.tensor("exp_avg", state[i].step > 0);
+        state[i].exp_avg_sq = r.tensor("exp_avg_sq", state[i].step > 0);
+      }
+      r.finish();
+    }
+    options_ = options;
+    state_.swap(state);
+  }
+
  private:
   static void check_lr(double lr) {
     if (!(lr > 0)) detail::throw_bad_option("SparseAdam", "lr", lr, "> 0");
+  }
+  static void check(const SparseAdamOptions& o) {
+    check_lr(o.lr());
+    if (!(o.eps() > 0)) detail::throw_bad_option("SparseAdam", "eps", o.eps(), "> 0");
+    detail::check_betas("SparseAdam", o.betas());
   }
 
   SparseAdamOptions options_;
