@@ -79,7 +79,7 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
   Edges inputs = edges(x, w);
   if (has_bias) inputs.push_back(edge(b));
   record(y, name, std::move(inputs),
-         [saved_x = std::move(saved_x), saved_w = std::move(saved_w), xs, in, out_features, rows,
+         [saved_x = std::move(saved_x), saved_w = std::move(saved_w), xs, ws, in, out_features, rows,
           bias_shape = has_bias ? b.shape() : Shape()](const Tensor<T>& g, GradSink& grads) {
            const ConstMap gm(g.data(), rows, out_features);
            const bool narrow = is_narrow(out_features);
