@@ -111,7 +111,24 @@ inline void print_header(const char* title) {
 #else
   const char* blas = "off (Eigen's own GEMM)";
 #endif
-  std::printf("build: %s, -O3 -march=native, OpenMP %s, EIGEN_USE_BLAS %s\n", compiler,
+  // What the compiler was allowed to use: the default build has no -march (TAPEGRAD_BENCH_NATIVE adds it).
+#if defined(__AVX512F__)
+  const char* isa = "AVX-512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  const char* isa = "AVX2+FMA";
+#elif defined(__AVX__)
+  const char* isa = "AVX";
+#elif defined(__SSE2__)
+  const char* isa = "SSE2";
+#else
+  const char* isa = "scalar";
+#endif
+#if defined(TAPEGRAD_BENCH_NATIVE)
+  const char* arch = "-march=native";
+#else
+  const char* arch = "no -march";
+#endif
+  std::printf("build: %s, -O3, %s (vector ISA %s), OpenMP %s, EIGEN_USE_BLAS %s\n", compiler, arch, isa,
               openmp_on() ? "on (threads 1 and 2)" : "off (1 thread)", blas);
   std::printf("peer: %s\n", torch_peer::describe().c_str());
   std::printf("OpenBLAS: %s (OPENBLAS_CORETYPE %s)\n", openblas_description().c_str(),

@@ -67,7 +67,7 @@ class WordVectorLoadOptions {
  public:
   /// Read at most `n` >= 0 vectors from the file and stop there; rows skipped by lowercase count too.
   WordVectorLoadOptions& max_vectors(std::int64_t n) {
-    if (n < 0) throw ValueError(detail::cat("WordVectorLoadOptions::max_vectors: n = ", n, " must be >= 0"));
+    if (n < 0) throw ValueError(tapegrad::detail::cat("WordVectorLoadOptions::max_vectors: n = ", n, " must be >= 0"));
     max_vectors_ = n;
     return *this;
   }
@@ -607,72 +607,72 @@ namespace tapegrad::io {
 /// being the numbers (so tokens may contain spaces) and `dim` coming from the first line.
 template <class T = float>
 WordVectors<T> load_glove(const std::filesystem::path& path, const WordVectorLoadOptions& options = {}) {
-  detail::check_load_options("load_glove", options);
-  detail::Input in("load_glove", path);
-  return detail::read_glove<T>(in, options);
+  tapegrad::detail::check_load_options("load_glove", options);
+  tapegrad::detail::Input in("load_glove", path);
+  return tapegrad::detail::read_glove<T>(in, options);
 }
 
 /// Loads a word2vec text file: a header "count dim", then one "token v1 ... vdim" line per vector.
 template <class T = float>
 WordVectors<T> load_word2vec_text(const std::filesystem::path& path, const WordVectorLoadOptions& options = {}) {
-  detail::check_load_options("load_word2vec_text", options);
-  detail::Input in("load_word2vec_text", path);
-  return detail::read_word2vec_text<T>(in, options);
+  tapegrad::detail::check_load_options("load_word2vec_text", options);
+  tapegrad::detail::Input in("load_word2vec_text", path);
+  return tapegrad::detail::read_word2vec_text<T>(in, options);
 }
 
 /// Loads a word2vec binary file: a header line "count dim", then per vector the token, a space, `dim`
 /// little-endian float32s and an optional '\n'.
 template <class T = float>
 WordVectors<T> load_word2vec_binary(const std::filesystem::path& path, const WordVectorLoadOptions& options = {}) {
-  detail::check_load_options("load_word2vec_binary", options);
-  detail::Input in("load_word2vec_binary", path);
-  return detail::read_word2vec_binary<T>(in, options);
+  tapegrad::detail::check_load_options("load_word2vec_binary", options);
+  tapegrad::detail::Input in("load_word2vec_binary", path);
+  return tapegrad::detail::read_word2vec_binary<T>(in, options);
 }
 
 /// Loads a fastText .vec file (the word2vec text layout).
 template <class T = float>
 WordVectors<T> load_fasttext(const std::filesystem::path& path, const WordVectorLoadOptions& options = {}) {
-  detail::check_load_options("load_fasttext", options);
-  detail::Input in("load_fasttext", path);
-  return detail::read_word2vec_text<T>(in, options);
+  tapegrad::detail::check_load_options("load_fasttext", options);
+  tapegrad::detail::Input in("load_fasttext", path);
+  return tapegrad::detail::read_word2vec_text<T>(in, options);
 }
 
 /// Loads a file in `format`, as the format's own loader does (its name starts the error messages).
 template <class T = float>
 WordVectors<T> load_word_vectors(const std::filesystem::path& path, WordVectorFormat format,
                                  const WordVectorLoadOptions& options = {}) {
-  const char* op = detail::loader_name(format);
-  detail::check_load_options(op, options);
-  detail::Input in(op, path);
-  return detail::read_word_vectors<T>(in, format, options);
+  const char* op = tapegrad::detail::loader_name(format);
+  tapegrad::detail::check_load_options(op, options);
+  tapegrad::detail::Input in(op, path);
+  return tapegrad::detail::read_word_vectors<T>(in, format, options);
 }
 
 /// Parses `bytes` laid out as a file in `format`; `name` stands for the file in error messages.
 template <class T = float>
 WordVectors<T> parse_word_vectors(std::string_view bytes, WordVectorFormat format,
                                   const WordVectorLoadOptions& options = {}, std::string name = "<memory>") {
-  const char* op = detail::loader_name(format);
-  detail::check_load_options(op, options);
-  detail::Input in(op, bytes, std::move(name));
-  return detail::read_word_vectors<T>(in, format, options);
+  const char* op = tapegrad::detail::loader_name(format);
+  tapegrad::detail::check_load_options(op, options);
+  tapegrad::detail::Input in(op, bytes, std::move(name));
+  return tapegrad::detail::read_word_vectors<T>(in, format, options);
 }
 
 /// Writes `vectors` as word2vec text: "count dim", then "token v1 ... vdim" per line, each value the
 /// shortest text that reads back exactly. Tokens must be non-empty, without spaces or newlines.
 template <class T>
 void save_word2vec_text(const std::filesystem::path& path, const WordVectors<T>& vectors) {
-  detail::check_saveable("save_word2vec_text", vectors, false);
-  detail::FileSink out("save_word2vec_text", path);
-  detail::write_word2vec(out, vectors, false);
+  tapegrad::detail::check_saveable("save_word2vec_text", vectors, false);
+  tapegrad::detail::FileSink out("save_word2vec_text", path);
+  tapegrad::detail::write_word2vec(out, vectors, false);
   out.close();
 }
 
 /// Writes `vectors` as word2vec binary (values as little-endian float32, each vector followed by '\n').
 template <class T>
 void save_word2vec_binary(const std::filesystem::path& path, const WordVectors<T>& vectors) {
-  detail::check_saveable("save_word2vec_binary", vectors, true);
-  detail::FileSink out("save_word2vec_binary", path);
-  detail::write_word2vec(out, vectors, true);
+  tapegrad::detail::check_saveable("save_word2vec_binary", vectors, true);
+  tapegrad::detail::FileSink out("save_word2vec_binary", path);
+  tapegrad::detail::write_word2vec(out, vectors, true);
   out.close();
 }
 
