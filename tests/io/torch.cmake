@@ -1,0 +1,31 @@
+# PyTorch files (torch.save's zip format): unit tests and the malformed-file catalogue, the interop
+# check against the real PyTorch 1.13 both ways, and the zip and pickle fuzz targets' corpus replays.
+# Included from tests/io/CMakeLists.txt.
+tapegrad_add_test(io_torch_tests torch_test.cpp)
+
+# The interop tool: loads torch.save'd files with load_torch, writes them back with save_torch and
+# prints every value it read, for the Python script to check.
+add_executable(io_torch_interop torch_interop.cpp)
+target_link_libraries(io_torch_interop PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
+add_test(NAME "io_torch_interop: torch 1.13 files both ways"
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python/torch_interop.py
+                 $<TARGET_FILE:io_torch_interop> ${CMAKE_CURRENT_BINARY_DIR}/torch_interop_work)
+set_tests_properties("io_torch_interop: torch 1.13 files both ways" PROPERTIES TIMEOUT 300)
+
+foreach(target zip pickle torch)
+  add_executable(io_fuzz_${target}_replay fuzz_${target}.cpp fuzz_replay_main.cpp)
+  target_link_libraries(io_fuzz_${target}_replay PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
+endforeach()
+add_test(NAME "io_fuzz_zip_replay: corpus" COMMAND io_fuzz_zip_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_zip)
+add_test(NAME "io_fuzz_pickle_replay: corpus" COMMAND io_fuzz_pickle_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_pickle)
+# A whole .pt file is a zip holding a pickle: the torch target replays the zip corpus.
+add_test(NAME "io_fuzz_torch_replay: corpus" COMMAND io_fuzz_torch_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_zip)
+
+if(TAPEGRAD_BUILD_FUZZERS)
+  foreach(target zip pickle torch)
+    add_executable(fuzz_${target} fuzz_${target}.cpp)
+    target_link_libraries(fuzz_${target} PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
+    target_compile_options(fuzz_${target} PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+    target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+  endforeach()
+endif()
