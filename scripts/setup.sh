@@ -22,3 +22,5 @@ ensure_packages() {
 
 # What every build needs: a compiler, CMake, Eigen, Catch2 (tests) and pkg-config (consumer tests).
 BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificates)
+# The interop tests read and write model files with the real PyTorch and NumPy (/usr/bin/python3).
+INTEROP_PACKAGES=(python3 python3-torch python3-numpy)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -10,6 +11,8 @@
 
 #include "tapegrad/detail/input.hpp"
 #include "tapegrad/error.hpp"
+#include "tapegrad/io/detail/file.hpp"
+#include "tapegrad/io/detail/json.hpp"
 
 namespace tapegrad::io {
 
@@ -24,7 +27,7 @@ class Vocabulary {
       const std::int64_t before = size();
       const std::int64_t id = add(t);
       if (size() == before)
-        throw ValueError(detail::cat("Vocabulary: token ", detail::quote(t), " appears twice, at positions ", id,
+        throw ValueError(tapegrad::detail::cat("Vocabulary: token ", tapegrad::detail::quote(t), " appears twice, at positions ", id,
                                      " and ", before));
     }
   }
@@ -47,7 +50,7 @@ class Vocabulary {
   std::int64_t id(const std::string& token) const {
     if (const auto it = ids_.find(token); it != ids_.end()) return it->second;
     if (unk_id_) return *unk_id_;
-    throw IndexError(detail::cat("Vocabulary::id: unknown token ", detail::quote(token), " in a vocabulary of ",
+    throw IndexError(tapegrad::detail::cat("Vocabulary::id: unknown token ", tapegrad::detail::quote(token), " in a vocabulary of ",
                                  size(), " tokens without an unknown-token id (test with contains() or find(), "
                                  "or set a fallback with set_unk_id())"));
   }
@@ -72,7 +75,7 @@ class Vocabulary {
   /// The token with id `id`; IndexError outside [0, size()).
   const std::string& token(std::int64_t id) const {
     if (id < 0 || id >= size())
-      throw IndexError(detail::cat("Vocabulary::token: id ", id, " is out of range [0, ", size(), ")"));
+      throw IndexError(tapegrad::detail::cat("Vocabulary::token: id ", id, " is out of range [0, ", size(), ")"));
     return tokens_[static_cast<std::size_t>(id)];
   }
 
@@ -89,8 +92,76 @@ class Vocabulary {
   /// Makes id() return `id` for unknown tokens (std::nullopt turns the fallback off); IndexError outside [0, size()).
   void set_unk_id(std::optional<std::int64_t> id) {
     if (id && (*id < 0 || *id >= size()))
-      throw IndexError(detail::cat("Vocabulary::set_unk_id: id ", *id, " is out of range [0, ", size(), ")"));
+      throw IndexError(tapegrad::detail::cat("Vocabulary::set_unk_id: id ", *id, " is out of range [0, ", size(), ")"));
     unk_id_ = id;
+  }
+
+  /// The vocabulary as JSON: {"tokens": [...], "unk_id": 3} (null when there is no fallback).
+  /// Tokens must be valid UTF-8 (ValueError naming the first that is not).
+  std::string to_json() const {
+    std::string out = "{\"tokens\":[";
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+      if (detail::utf8_error_at(tokens_[i]) != tokens_[i].size())
+        throw ValueError(tapegrad::detail::cat("Vocabulary: token ", i, " (", tapegrad::detail::quote(tokens_[i]),
+                                               ") is not valid UTF-8, which JSON cannot hold"));
+      if (i > 0) out += ',';
+      detail::append_json_string(out, tokens_[i]);
+    }
+    out += "],\"unk_id\":";
+    out += unk_id_ ? std::to_string(*unk_id_) : std::string("null");
+    return out + "}";
+  }
+
+  /// Reads to_json()'s text; FormatError naming `name` (the file) and the byte for anything else:
+  /// a repeated token, an unk_id out of range, another field.
+  static Vocabulary from_json(const std::string& text, const std::string& name) {
+    detail::ReadFile source("Vocabulary::from_json", text, name);
+    detail::JsonReader json(text, source, 0);
+    Vocabulary out;
+    std::optional<std::int64_t> unk;
+    bool has_tokens = false;
+    std::string key;
+    json.begin_object("the vocabulary");
+    while (json.next_member(key)) {
+      if (key == "tokens") {
+        has_tokens = true;
+        json.begin_array("\"tokens\"");
+        while (json.next_element()) {
+          const std::uint64_t at = json.offset();
+          std::string token = json.read_string("a token");
+          const std::int64_t before = out.size();
+          const std::int64_t id = out.add(std::move(token));
+          if (out.size() == before)
+            source.fail(at, tapegrad::detail::cat("token ", tapegrad::detail::quote(out.token(id)), " appears twice, at ",
+                                                  id, " and ", before));
+        }
+      } else if (key == "unk_id") {
+        if (json.peek() == detail::JsonReader::Kind::Null) json.read_null("\"unk_id\"");
+        else unk = json.read_i64("\"unk_id\"");
+      } else {
+        source.fail(json.offset(), "unexpected field \"" + key + "\" (expected \"tokens\" and \"unk_id\")");
+      }
+    }
+    json.finish();
+    if (!has_tokens) source.fail("no \"tokens\" field");
+    if (unk && (*unk < 0 || *unk >= out.size()))
+      source.fail(tapegrad::detail::cat("unk_id ", *unk, " is out of range [0, ", out.size(), ")"));
+    out.unk_id_ = unk;
+    return out;
+  }
+
+  /// Writes the vocabulary to `path` as to_json() (the file is replaced only once complete).
+  void save(const std::filesystem::path& path) const {
+    const std::string text = to_json();
+    detail::write_atomically("Vocabulary::save", path, [&](detail::Sink& sink) { sink.write(text); });
+  }
+
+  /// Reads a vocabulary saved with save(), its unknown-token id included.
+  static Vocabulary load(const std::filesystem::path& path) {
+    detail::ReadFile file("Vocabulary::load", path);
+    constexpr std::uint64_t kMax = std::uint64_t(1) << 32;  // far above real vocabularies; bounds the read
+    if (file.size() > kMax) file.fail(tapegrad::detail::cat("the file has ", file.size(), " bytes, more than the limit of ", kMax));
+    return from_json(file.read_string(0, file.size(), "the vocabulary"), file.name());
   }
 
  private:

@@ -18,7 +18,7 @@
 #endif
 
 #include "tapegrad/autograd.hpp"
-// PENDING(model-files): #include "tapegrad/io/state_dict_file.hpp"
+#include "tapegrad/io/state_dict_file.hpp"
 #include "tapegrad/nn/state_dict.hpp"
 #include "tapegrad/print.hpp"
 
@@ -349,6 +349,18 @@ class Module {
       throw ShapeError(message);
     }
     return result;
+  }
+
+  /// Saves state_dict() to `path` in the format its extension names: ".safetensors", ".pt"/".pth"
+  /// (PyTorch's zip format, for torch.load) or ".npz" (NumPy). The file is replaced only once the new
+  /// one is complete. Example: `model.save("model.safetensors");`
+  void save(const std::filesystem::path& path) const { io::save_state_dict(path, state_dict()); }
+
+  /// Loads parameters from a file written by save(), torch.save(model.state_dict()), np.savez or any
+  /// safetensors writer (format by extension, as save()). Strict by default; with strict=false the
+  /// names left out are returned. Everything is read and checked before any parameter changes.
+  LoadResult load(const std::filesystem::path& path, bool strict = true, const io::LoadOptions& options = {}) {
+    return load_state_dict(io::load_state_dict<T>(path, options), strict);
   }
 
  private:
