@@ -136,7 +136,8 @@ class LargeBlockCache {
         return p;
       }
     }
-    const std::size_t align = size >= kHugeBytes ? kPage : kAlignment;
+    // aligned_alloc needs a size that is a multiple of the alignment: only whole 2 MiB pages get it.
+    const std::size_t align = size % kPage == 0 ? kPage : kAlignment;
     void* p = std::aligned_alloc(align, size);
     if (!p) {
       release_all();  // give the cache back and try once more before failing
