@@ -230,6 +230,7 @@ struct AccumulateGrad final : GradNode<T> {
       throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
                               shape_str(impl->shape), " (a bug in an op's backward)"));
     Tensor<T>& slot = impl->grad;
+    check_slot(slot, impl);
     if (!slot.defined()) {
       slot = g.is_sparse() || is_exclusive(g) ? g : copy_of(g);  // steal the buffer when nobody else sees it
     } else if (!slot.is_sparse() && !g.is_sparse()) {
@@ -246,6 +247,7 @@ struct AccumulateGrad final : GradNode<T> {
     TensorImpl<T>* impl = leaf;
     if (!impl) return this->scratch = zeros_of<T>(shape);  // the leaf is gone: nobody will read this
     Tensor<T>& slot = impl->grad;
+    check_slot(slot, impl);
     if (!slot.defined())
       slot = zeros_of<T>(shape);
     else if (slot.is_sparse())
@@ -255,6 +257,15 @@ struct AccumulateGrad final : GradNode<T> {
 
   TensorImpl<T>* leaf;  // owns this accumulator; clears this pointer when it is destroyed
   Tensor<T> scratch;
+
+ private:
+  // A gradient assigned through mutable_grad() must have the leaf's shape before anything is added
+  // to it in place (PyTorch refuses such an assignment; a reference cannot, so backward checks).
+  static void check_slot(const Tensor<T>& slot, const TensorImpl<T>* impl) {
+    if (slot.defined() && slot.shape() != impl->shape)
+      throw ShapeError(cat("backward: the leaf's grad() has shape ", shape_str(slot.shape()), ", but the leaf has shape ",
+                           shape_str(impl->shape), "; a gradient assigned through mutable_grad() must have the leaf's shape"));
+  }
 };
 
 /// What an op's backward function uses to hand out gradients for its inputs.
@@ -529,6 +540,7 @@ template <class T>
 Tensor<T> Tensor<T>::reshaped(Shape new_shape, const char* op, const char* node_name) const {
   const std::int64_t n = numel();
   std::int64_t known = 1, infer_at = -1;
+  bool overflow = false;  // a product past int64 cannot equal n: refuse it instead of wrapping round
   for (std::size_t i = 0; i < new_shape.size(); ++i) {
     if (new_shape[i] == -1) {
       if (infer_at >= 0)
@@ -537,9 +549,13 @@ Tensor<T> Tensor<T>::reshaped(Shape new_shape, const char* op, const char* node_
     } else if (new_shape[i] < 0) {
       throw ShapeError(detail::cat(op, ": invalid size ", new_shape[i], " in ", detail::shape_str(new_shape)));
     } else {
-      known *= new_shape[i];
+      overflow |= __builtin_mul_overflow(known, new_shape[i], &known);
     }
   }
+  if (overflow)
+    throw ShapeError(detail::cat(op, ": shape ", detail::shape_str(new_shape),
+                                 " has more elements than fit in int64; the tensor has ", n, " elements (shape ",
+                                 detail::shape_str(shape()), ")"));
   if (infer_at >= 0) {
     if (known == 0 || n % known != 0)
       throw ShapeError(detail::cat(op, ": shape ", detail::shape_str(new_shape), " is invalid for a tensor of ", n,

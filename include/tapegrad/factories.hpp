@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/random.hpp"
@@ -89,7 +91,11 @@ Tensor<T> arange(double start, double end, double step = 1) {
   if ((end - start) / step < 0)
     throw ValueError(detail::cat("arange: upper bound and step have inconsistent signs (start ", start, ", end ", end,
                                  ", step ", step, ")"));
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  if (!(count < 9223372036854775808.0))  // 2^63: past it the conversion to int64 is undefined
+    throw ValueError(detail::cat("arange: [", start, ", ", end, ") with step ", step, " has ", count,
+                                 " elements, more than fit in int64"));
+  const auto n = static_cast<std::int64_t>(count);
   Tensor<T> out = detail::make_tensor<T>({n}, "arange");
   for (std::int64_t i = 0; i < n; ++i) out.data()[i] = static_cast<T>(start + static_cast<double>(i) * step);
   return out;
@@ -143,6 +149,11 @@ Tensor<T> randn(Shape shape, bool requires_grad = false) {
 template <class T = std::int64_t>
 Tensor<T> randint(std::int64_t low, std::int64_t high, Shape shape, Generator& gen) {
   if (low >= high) throw ValueError(detail::cat("randint: low (", low, ") must be less than high (", high, ")"));
+  if constexpr (std::is_integral_v<T>) {
+    if (low < std::numeric_limits<T>::min() || high - 1 > std::numeric_limits<T>::max())
+      throw ValueError(detail::cat("randint: the range [", low, ", ", high, ") does not fit the element type, whose values are in [",
+                                   std::numeric_limits<T>::min(), ", ", std::numeric_limits<T>::max(), "]"));
+  }
   Tensor<T> out = detail::make_tensor<T>(std::move(shape), "randint");
   detail::fill_randint(out.data(), out.numel(), low, high, gen);
   return out;

@@ -188,7 +188,7 @@ void fill_randint(T* data, std::int64_t n, std::int64_t low, std::int64_t high, 
   const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint64_t r = range >= (std::uint64_t(1) << 32) ? gen.random64() % range : gen.random() % range;
-    data[i] = static_cast<T>(static_cast<std::int64_t>(r) + low);
+    data[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + r));  // wraps: no signed overflow
   }
 }
 

@@ -28,6 +28,8 @@ class Tensor;
 namespace detail {
 
 struct Node;  // one recorded op, see autograd.hpp
+template <class T>
+struct AccumulateGrad;  // a leaf's gradient accumulator, see autograd.hpp
 void retain(Node* n) noexcept;
 void release(Node* n) noexcept;
 long use_count(const Node* n) noexcept;
@@ -514,7 +516,12 @@ Tensor<T>& Tensor<T>::requires_grad_(bool on) {
     return *this;
   }
   impl.requires_grad = on;
-  if (!on) impl.grad_accumulator.reset();
+  // The accumulator is made here, not lazily by the first op that uses the leaf: forwards from
+  // several threads then only read it. It stays when requires_grad goes off, so a graph recorded
+  // before still delivers to this leaf (as in PyTorch) and is told when the leaf is destroyed.
+  if constexpr (std::is_floating_point_v<T>) {
+    if (on && !impl.grad_accumulator) impl.grad_accumulator = detail::NodeRef(new detail::AccumulateGrad<T>(&impl));
+  }
   return *this;
 }
 

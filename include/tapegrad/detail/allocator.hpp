@@ -90,7 +90,8 @@ class SmallObjectPool {
 // cleanup that empties it at thread exit is registered on the first slow-path allocation.
 struct ThreadPoolState {
   SmallObjectPool pool;
-  bool dead = false;  // set at thread exit: frees after that bypass the pool
+  bool registered = false;  // the exit cleanup is registered (on the first allocation or free)
+  bool dead = false;        // set at thread exit: frees after that bypass the pool
 };
 
 inline ThreadPoolState& thread_pool_state() noexcept {
@@ -107,6 +108,7 @@ inline void register_pool_cleanup() {
   };
   thread_local Cleaner cleaner;
   (void)cleaner;
+  thread_pool_state().registered = true;
 }
 
 /// The process-wide cache of large buffers, bucketed by size: rounded up to a multiple of 2 MiB
@@ -136,7 +138,8 @@ class LargeBlockCache {
         return p;
       }
     }
-    const std::size_t align = size >= kHugeBytes ? kPage : kAlignment;
+    // aligned_alloc needs a size that is a multiple of the alignment: only whole 2 MiB pages get it.
+    const std::size_t align = size % kPage == 0 ? kPage : kAlignment;
     void* p = std::aligned_alloc(align, size);
     if (!p) {
       release_all();  // give the cache back and try once more before failing
@@ -207,7 +210,7 @@ inline void* allocate_bytes(std::size_t bytes) {
     ThreadPoolState& s = thread_pool_state();
     if (!s.dead) {
       if (void* p = s.pool.try_allocate(bytes)) return p;
-      register_pool_cleanup();
+      if (!s.registered) register_pool_cleanup();
       return s.pool.allocate_new(bytes);
     }
   }
@@ -218,7 +221,11 @@ inline void free_bytes(void* p, std::size_t bytes) noexcept {
   if (bytes >= LargeBlockCache::kMinBytes) return large_block_cache().deallocate(p, bytes);
   if (bytes <= SmallObjectPool::max_pooled_bytes()) {
     ThreadPoolState& s = thread_pool_state();
-    if (!s.dead) return s.pool.deallocate(p, bytes);
+    if (!s.dead) {
+      // A thread that only frees (a consumer of tensors made elsewhere) must empty its pool at exit too.
+      if (!s.registered) register_pool_cleanup();
+      return s.pool.deallocate(p, bytes);
+    }
   }
   ::operator delete(p, std::align_val_t(kAlignment));
 }

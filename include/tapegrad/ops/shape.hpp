@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -300,7 +301,11 @@ Tensor<R> one_hot(const Tensor<I>& indices, std::int64_t num_classes = -1) {
   std::int64_t classes = num_classes;
   if (classes == -1) {
     classes = 0;
-    for (std::int64_t i = 0; i < n; ++i) classes = std::max<std::int64_t>(classes, static_cast<std::int64_t>(idx[i]) + 1);
+    std::int64_t largest = -1;
+    for (std::int64_t i = 0; i < n; ++i) largest = std::max<std::int64_t>(largest, static_cast<std::int64_t>(idx[i]));
+    if (largest == std::numeric_limits<std::int64_t>::max())
+      throw ValueError(detail::cat("one_hot: class ", largest, " leaves no room for num_classes = largest + 1 in int64"));
+    classes = largest + 1;
   }
   for (std::int64_t i = 0; i < n; ++i)
     if (idx[i] < 0 || idx[i] >= classes)

@@ -20,9 +20,12 @@ namespace tapegrad::nn::utils {
 ///
 /// Sparse gradients count as their to_dense() (duplicate rows summed) and are scaled too; PyTorch
 /// 1.13 computes their norm but leaves them unscaled, and fails on them with an infinite norm_type.
+/// A NaN or infinite norm is PyTorch's too: with `error_if_nonfinite` a ValueError before anything
+/// changes; without it every gradient is scaled by the non-finite coefficient (NaN: all NaN; inf: zeros).
 /// Example: `double norm = tapegrad::nn::utils::clip_grad_norm_(model.parameters(), 1.0);`
 template <class T>
-double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm, double norm_type = 2.0) {
+double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false) {
   static_assert(std::is_floating_point_v<T>, "clip_grad_norm_: gradients are float or double tensors");
   if (!(max_norm >= 0)) throw ValueError(detail::cat("clip_grad_norm_: max_norm must be >= 0, got ", max_norm));
   if (!(norm_type > 0))
@@ -51,6 +54,10 @@ double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm
     }
   }
   if (!any) return 0;
+  if (error_if_nonfinite && (nan || std::isinf(acc)))
+    throw ValueError(detail::cat("clip_grad_norm_: the total norm of order ", norm_type, " of the gradients is ",
+                                 nan ? "nan" : "inf", ", so they cannot be clipped; nothing was changed (pass "
+                                 "error_if_nonfinite=false to scale them by the non-finite norm, as PyTorch does)"));
   double total = acc;
   if (nan)
     total = NAN;
@@ -61,7 +68,9 @@ double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm
   const T total_t = static_cast<T>(total);
   // PyTorch's arithmetic: the norm is a T tensor, and 1e-6 and max_norm are rounded to T.
   const T coef = static_cast<T>(max_norm) / (total_t + static_cast<T>(1e-6));
-  if (coef < T(1)) {
+  // As PyTorch 1.13 (which multiplies by the coefficient clamped to 1): a NaN norm makes every
+  // gradient NaN, an infinite one zeroes them (and infinite elements become NaN).
+  if (coef < T(1) || std::isnan(coef)) {
     for (const Tensor<T>& p : parameters) {
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
@@ -74,8 +83,9 @@ double clip_grad_norm_(const std::vector<Tensor<T>>& parameters, double max_norm
 
 /// clip_grad_norm_ for a single parameter.
 template <class T>
-double clip_grad_norm_(const Tensor<T>& parameter, double max_norm, double norm_type = 2.0) {
-  return clip_grad_norm_(std::vector<Tensor<T>>{parameter}, max_norm, norm_type);
+double clip_grad_norm_(const Tensor<T>& parameter, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false) {
+  return clip_grad_norm_(std::vector<Tensor<T>>{parameter}, max_norm, norm_type, error_if_nonfinite);
 }
 
 }  // namespace tapegrad::nn::utils
