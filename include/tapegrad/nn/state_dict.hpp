@@ -2,7 +2,9 @@
 // StateDict: named tensors in order, what modules save and load and what the model-file formats hold.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -20,9 +22,10 @@ class StateDict {
   /// Adds an entry; names must be unique.
   void insert(std::string name, Tensor<T> value) {
     if (contains(name)) throw ValueError("StateDict::insert: there is already an entry named \"" + name + "\"");
+    index_.emplace(name, items_.size());
     items_.emplace_back(std::move(name), std::move(value));
   }
-  bool contains(const std::string& name) const { return find(name) != items_.end(); }
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
   /// The tensor stored under `name`; IndexError if there is none.
   const Tensor<T>& at(const std::string& name) const {
     auto it = find(name);
@@ -41,12 +44,13 @@ class StateDict {
   typename std::vector<Item>::const_iterator end() const noexcept { return items_.end(); }
 
  private:
+  // By name through the index: files with many entries load in linear time.
   typename std::vector<Item>::const_iterator find(const std::string& name) const {
-    for (auto it = items_.begin(); it != items_.end(); ++it)
-      if (it->first == name) return it;
-    return items_.end();
+    const auto it = index_.find(name);
+    return it == index_.end() ? items_.end() : items_.begin() + static_cast<std::ptrdiff_t>(it->second);
   }
   std::vector<Item> items_;
+  std::unordered_map<std::string, std::size_t> index_;  // name -> position in items_
 };
 
 /// What load_state_dict(dict, strict=false) and Module::load(path, false) leave out, as PyTorch's
