@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/grad_mode.hpp"
 #include "tapegrad/tensor.hpp"
 
 namespace tapegrad {
@@ -81,6 +84,7 @@ struct Node {
   Edges inputs;
   bool released = false;
   bool visiting = false;  // scratch mark for the engine's graph walk
+  std::uint64_t recorded_at = 0;  // under DetectAnomalyGuard: this op's number in its thread's forward
 };
 
 inline Node::~Node() {
@@ -271,7 +275,8 @@ struct AccumulateGrad final : GradNode<T> {
 /// What an op's backward function uses to hand out gradients for its inputs.
 class GradSink {
  public:
-  explicit GradSink(Edges& inputs) noexcept : inputs_(inputs) {}
+  /// `from` is the node whose backward runs (named by anomaly detection).
+  GradSink(Edges& inputs, const Node* from) noexcept : inputs_(inputs), from_(from) {}
 
   /// False when input i needs no gradient: skip computing it.
   bool wants(std::size_t i) const noexcept { return i < inputs_.size() && static_cast<bool>(inputs_[i]); }
@@ -279,17 +284,47 @@ class GradSink {
   /// Adds `g` (an input-shaped gradient) to what input i has received.
   template <class V>
   void add(std::size_t i, const Tensor<V>& g) {
-    if (wants(i)) static_cast<GradNode<V>*>(inputs_[i].get())->receive(g);
+    if (!wants(i)) return;
+    if (anomaly_state().enabled) check_finite(g, i);
+    static_cast<GradNode<V>*>(inputs_[i].get())->receive(g);
   }
 
   /// Input i's dense gradient buffer, to add into in place (saves a temporary for scatter-style ops).
   template <class V>
   Tensor<V>& buffer(std::size_t i, const Shape& shape) {
-    return static_cast<GradNode<V>*>(inputs_[i].get())->dense_buffer(shape);
+    Tensor<V>& out = static_cast<GradNode<V>*>(inputs_[i].get())->dense_buffer(shape);
+    if (anomaly_state().enabled) {
+      // Checked once the backward has written into it (finish_anomaly_checks).
+      Tensor<V> handle = out;
+      pending_.push_back([handle, i](GradSink& sink) { sink.check_finite(handle, i); });
+    }
+    return out;
+  }
+
+  /// Under anomaly detection: checks the buffers handed out by buffer() (after the backward ran).
+  void finish_anomaly_checks() {
+    for (auto& check : pending_) check(*this);
+    pending_.clear();
   }
 
  private:
+  template <class V>
+  void check_finite(const Tensor<V>& g, std::size_t i) const {
+    if constexpr (std::is_floating_point_v<V>) {
+      const Tensor<V> values = g.is_sparse() ? g.values() : g;
+      const V* x = values.data();
+      for (std::int64_t k = 0, n = values.numel(); k < n; ++k)
+        if (!std::isfinite(x[k]))
+          throw AutogradError(cat("backward (anomaly detection): ", from_->name(), ", the op recorded as number ",
+                                  from_->recorded_at, " in the forward under DetectAnomalyGuard, returned ", x[k],
+                                  " at element ", k, " of the gradient of its input ", i,
+                                  from_->recorded_at == 0 ? " (it was recorded without DetectAnomalyGuard)" : ""));
+    }
+  }
+
   Edges& inputs_;
+  const Node* from_;
+  std::vector<std::function<void(GradSink&)>> pending_;
 };
 
 /// A recorded op whose backward is a function object `fn(Tensor<T> grad_out, GradSink&)` (or one
@@ -314,8 +349,9 @@ struct FunctionNode final : GradNode<T> {
       else
         accumulate(keep->grad, g, true);
     }
-    GradSink sink(this->inputs);
+    GradSink sink(this->inputs, this);
     (*fn_)(std::move(g), sink);
+    if (anomaly_state().enabled) sink.finish_anomaly_checks();
   }
 
   void release() noexcept override {
@@ -368,7 +404,9 @@ Edges edges(const Tensor<Ts>&... ts) {
 /// Makes `out` the output of a recorded op named `name` with the given input edges.
 template <class T, class Fn>
 void record(Tensor<T>& out, const char* name, Edges inputs, Fn&& backward) {
-  out.impl()->grad_fn = NodeRef(new FunctionNode<T, std::decay_t<Fn>>(name, std::move(inputs), std::forward<Fn>(backward)));
+  auto* node = new FunctionNode<T, std::decay_t<Fn>>(name, std::move(inputs), std::forward<Fn>(backward));
+  out.impl()->grad_fn = NodeRef(node);
+  if (AnomalyState& anomaly = anomaly_state(); anomaly.enabled) node->recorded_at = ++anomaly.recorded;
 }
 
 /// Values an op keeps for its backward: a shape and a reference to the elements as they are now.

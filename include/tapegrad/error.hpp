@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 // Marks functions that only run on error paths, so the fast paths that call them stay small.
 #if defined(__GNUC__) || defined(__clang__)
@@ -51,6 +53,17 @@ class FormatError : public std::runtime_error {
 class IoError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// Memory for a tensor could not be had. The message names the operation, the shape and the bytes
+/// it needs. Derives from std::bad_alloc, so code that catches that still does.
+class AllocationError : public std::bad_alloc {
+ public:
+  explicit AllocationError(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
 };
 
 namespace detail {

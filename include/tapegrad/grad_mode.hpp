@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Grad mode: whether ops record themselves on the tape. Thread-local, like PyTorch's.
+// Grad mode (whether ops record themselves on the tape) and anomaly detection. Thread-local, like PyTorch's.
 #pragma once
+
+#include <cstdint>
 
 namespace tapegrad {
 
@@ -36,4 +38,41 @@ class NoGradGuard : public GradModeGuard {
   NoGradGuard() noexcept : GradModeGuard(false) {}
 };
 
+namespace detail {
+/// Anomaly detection for the calling thread: on or off, and how many ops it has numbered.
+struct AnomalyState {
+  bool enabled = false;
+  std::uint64_t recorded = 0;
+};
+inline AnomalyState& anomaly_state() noexcept {
+  thread_local AnomalyState state;
+  return state;
+}
+}  // namespace detail
+
+namespace autograd {
+
+/// True while a DetectAnomalyGuard lives in the calling thread.
+inline bool is_anomaly_enabled() noexcept { return detail::anomaly_state().enabled; }
+
+/// PyTorch's detect_anomaly, for a scope of the calling thread: every op recorded while it lives is
+/// numbered (from 1, counting from the outermost guard), and a backward run while it lives checks each gradient an op produces; the first NaN or
+/// infinity throws an AutogradError naming the op ("MulBackward0"), its number in the forward and
+/// the input and element. It costs a pass over every gradient: use it to find a problem, not always.
+/// Example: `{ tapegrad::autograd::DetectAnomalyGuard anomaly; loss = model(x); loss.backward(); }`
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard() noexcept : previous_(is_anomaly_enabled()) {
+    if (!previous_) detail::anomaly_state().recorded = 0;  // number ops from the outermost guard on
+    detail::anomaly_state().enabled = true;
+  }
+  ~DetectAnomalyGuard() { detail::anomaly_state().enabled = previous_; }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace autograd
 }  // namespace tapegrad

@@ -278,13 +278,24 @@ void release(TensorImpl<T>* impl) noexcept {
   if (impl->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete impl;
 }
 
+[[noreturn]] TAPEGRAD_COLD inline void throw_allocation_failed(const char* op, const Shape& shape, std::int64_t numel,
+                                                             std::size_t element_bytes) {
+  throw AllocationError(cat(op, ": cannot allocate memory for a tensor of shape ", shape_str(shape), ": ", numel,
+                            " elements of ", element_bytes, " bytes need ",
+                            static_cast<double>(numel) * static_cast<double>(element_bytes) / (1 << 20), " MiB"));
+}
+
 template <class T>
 Tensor<T> make_tensor(const Shape& shape, const char* op = "empty") {
   const std::int64_t numel = checked_numel(op, shape);
   Tensor<T> out(new TensorImpl<T>());  // owned from here, so a failing allocation below frees it
   TensorImpl<T>* impl = out.impl();
   impl->numel = numel;
-  impl->storage = StorageRef<T>::allocate(numel);
+  try {
+    impl->storage = StorageRef<T>::allocate(numel);
+  } catch (const std::bad_alloc&) {
+    throw_allocation_failed(op, shape, numel, sizeof(T));
+  }
   impl->shape = shape;
   return out;
 }

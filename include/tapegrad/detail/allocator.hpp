@@ -24,6 +24,24 @@
 #include <sys/mman.h>
 #endif
 
+// Under AddressSanitizer, blocks that the pool or the cache hold while they are free are poisoned,
+// so a use after free is reported even though the memory was never returned to malloc.
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPEGRAD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPEGRAD_ASAN 1
+#endif
+#endif
+#if defined(TAPEGRAD_ASAN)
+#include <sanitizer/asan_interface.h>
+#define TAPEGRAD_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define TAPEGRAD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define TAPEGRAD_POISON(p, n) ((void)(p), (void)(n))
+#define TAPEGRAD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace tapegrad::detail {
 
 inline constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
@@ -41,6 +59,7 @@ class SmallObjectPool {
     const std::size_t c = size_class(bytes);
     FreeBlock* b = heads_[c];
     if (!b) return nullptr;
+    TAPEGRAD_UNPOISON(b, block_bytes(c));
     heads_[c] = b->next;
     --counts_[c];
     return b;
@@ -48,7 +67,7 @@ class SmallObjectPool {
 
   /// A new block big enough for any request of this size class.
   void* allocate_new(std::size_t bytes) {
-    return ::operator new((size_class(bytes) + 1) * kGranule, std::align_val_t(kAlignment));
+    return ::operator new(block_bytes(size_class(bytes)), std::align_val_t(kAlignment));
   }
 
   void deallocate(void* p, std::size_t bytes) noexcept {
@@ -58,6 +77,7 @@ class SmallObjectPool {
       b->next = heads_[c];
       heads_[c] = b;
       ++counts_[c];
+      TAPEGRAD_POISON(b, block_bytes(c));
       return;
     }
     ::operator delete(p, std::align_val_t(kAlignment));
@@ -68,6 +88,7 @@ class SmallObjectPool {
     for (std::size_t c = 0; c < kClasses; ++c) {
       while (heads_[c]) {
         FreeBlock* b = heads_[c];
+        TAPEGRAD_UNPOISON(b, block_bytes(c));
         heads_[c] = b->next;
         ::operator delete(b, std::align_val_t(kAlignment));
       }
@@ -80,6 +101,7 @@ class SmallObjectPool {
     FreeBlock* next;
   };
   static std::size_t size_class(std::size_t bytes) noexcept { return bytes == 0 ? 0 : (bytes - 1) / kGranule; }
+  static std::size_t block_bytes(std::size_t size_class) noexcept { return (size_class + 1) * kGranule; }
 
   FreeBlock* heads_[kClasses] = {};
   std::size_t counts_[kClasses] = {};
@@ -135,6 +157,7 @@ class LargeBlockCache {
         void* p = it->second;
         free_.erase(it);
         cached_bytes_ -= size;
+        TAPEGRAD_UNPOISON(p, size);
         return p;
       }
     }
@@ -157,6 +180,7 @@ class LargeBlockCache {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_bytes_ + size <= limit_) {
+        TAPEGRAD_POISON(p, size);
         free_.emplace(size, p);
         cached_bytes_ += size;
         return;
@@ -175,7 +199,10 @@ class LargeBlockCache {
       released = cached_bytes_;
       cached_bytes_ = 0;
     }
-    for (auto& kv : victims) std::free(kv.second);
+    for (auto& kv : victims) {
+      TAPEGRAD_UNPOISON(kv.second, kv.first);
+      std::free(kv.second);
+    }
     return released;
   }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/ops/pointwise.hpp"
@@ -278,6 +279,31 @@ Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim =
       o[i * inner + j] = best;
     }
   return out;
+}
+
+/// True when every element is finite (no NaN, no infinity); a sparse tensor's values are checked.
+/// One read of the elements, nothing recorded: cheap enough for every step of a training loop.
+/// Example: `if (!tapegrad::all_finite(loss)) throw std::runtime_error("training diverged");`
+template <class T>
+bool all_finite(const Tensor<T>& a) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    (void)a.numel();  // integers are always finite; still refuse an undefined tensor
+    return true;
+  } else {
+    const Tensor<T> values = a.is_sparse() ? a.values() : a;
+    const T* x = values.data();
+    bool ok = true;
+    for (std::int64_t i = 0, n = values.numel(); i < n; ++i) ok &= std::isfinite(x[i]);  // no early exit: vectorises
+    return ok;
+  }
+}
+
+/// all_finite over several tensors (a model's parameters or their gradients); undefined ones are skipped.
+template <class T>
+bool all_finite(const std::vector<Tensor<T>>& tensors) {
+  for (const Tensor<T>& t : tensors)
+    if (t.defined() && !all_finite(t)) return false;
+  return true;
 }
 
 }  // namespace tapegrad
