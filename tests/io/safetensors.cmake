@@ -10,14 +10,4 @@ add_test(NAME "io_safetensors_interop: numpy/torch files both ways"
                  $<TARGET_FILE:io_safetensors_interop> ${CMAKE_CURRENT_BINARY_DIR}/safetensors_interop_work)
 set_tests_properties("io_safetensors_interop: numpy/torch files both ways" PROPERTIES TIMEOUT 300)
 
-add_executable(io_fuzz_safetensors_replay fuzz_safetensors.cpp fuzz_replay_main.cpp)
-target_link_libraries(io_fuzz_safetensors_replay PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
-add_test(NAME "io_fuzz_safetensors_replay: corpus" COMMAND io_fuzz_safetensors_replay
-         ${CMAKE_CURRENT_SOURCE_DIR}/corpus_safetensors)
-
-if(TAPEGRAD_BUILD_FUZZERS)
-  add_executable(fuzz_safetensors fuzz_safetensors.cpp)
-  target_link_libraries(fuzz_safetensors PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
-  target_compile_options(fuzz_safetensors PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-  target_link_options(fuzz_safetensors PRIVATE -fsanitize=fuzzer,address,undefined)
-endif()
+tapegrad_add_fuzz_target(safetensors corpus_safetensors)

@@ -12,20 +12,7 @@ add_test(NAME "io_torch_interop: torch 1.13 files both ways"
                  $<TARGET_FILE:io_torch_interop> ${CMAKE_CURRENT_BINARY_DIR}/torch_interop_work)
 set_tests_properties("io_torch_interop: torch 1.13 files both ways" PROPERTIES TIMEOUT 300)
 
-foreach(target zip pickle torch)
-  add_executable(io_fuzz_${target}_replay fuzz_${target}.cpp fuzz_replay_main.cpp)
-  target_link_libraries(io_fuzz_${target}_replay PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
-endforeach()
-add_test(NAME "io_fuzz_zip_replay: corpus" COMMAND io_fuzz_zip_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_zip)
-add_test(NAME "io_fuzz_pickle_replay: corpus" COMMAND io_fuzz_pickle_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_pickle)
+tapegrad_add_fuzz_target(zip corpus_zip)
+tapegrad_add_fuzz_target(pickle corpus_pickle)
 # A whole .pt file is a zip holding a pickle: the torch target replays the zip corpus.
-add_test(NAME "io_fuzz_torch_replay: corpus" COMMAND io_fuzz_torch_replay ${CMAKE_CURRENT_SOURCE_DIR}/corpus_zip)
-
-if(TAPEGRAD_BUILD_FUZZERS)
-  foreach(target zip pickle torch)
-    add_executable(fuzz_${target} fuzz_${target}.cpp)
-    target_link_libraries(fuzz_${target} PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
-    target_compile_options(fuzz_${target} PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-    target_link_options(fuzz_${target} PRIVATE -fsanitize=fuzzer,address,undefined)
-  endforeach()
-endif()
+tapegrad_add_fuzz_target(torch corpus_zip)
