@@ -45,7 +45,11 @@ void run_npy(std::string_view bytes, const io::LoadOptions& options) {
   }
   check_tensor(t, bytes.size());
   io::detail::MemorySink out;
-  io::detail::write_npy(out, t);
+  try {
+    io::detail::write_npy(out, t);
+  } catch (const ValueError&) {
+    return;  // an empty array whose non-zero sizes are too large for T's width: refused before writing
+  }
   const io::detail::ReadFile again("fuzz_npy", out.bytes, "again.npy");
   if (!same_bits(io::detail::read_npy<T>(again), t)) fail("npy round trip changed the tensor");
 }
@@ -66,7 +70,11 @@ void run_npz(std::string_view bytes, const io::LoadOptions& options) {
     if (name.find('\0') != std::string::npos) return;  // a zip name the writer refuses to write
   }
   io::detail::MemorySink out;
-  io::detail::write_npz(out, dict);
+  try {
+    io::detail::write_npz(out, dict);
+  } catch (const ValueError&) {
+    return;  // as in run_npy
+  }
   const io::detail::ReadFile again("fuzz_npz", out.bytes, "again.npz");
   const nn::StateDict<T> back = io::detail::read_npz<T>(again);
   if (back.keys() != dict.keys()) fail("npz round trip changed the names");

@@ -535,6 +535,13 @@ void check_npy_saveable(const char* op, const std::string& name, const Tensor<T>
   const std::string what = name.empty() ? std::string("the tensor") : cat("tensor \"", name, "\"");
   if (!tensor.defined()) throw ValueError(cat(op, ": ", what, " is undefined (default-constructed)"));
   if (tensor.is_sparse()) throw ValueError(cat(op, ": ", what, " is sparse; save tensor.to_dense() instead"));
+  // The readers (ours and NumPy's) judge an empty array's size on its non-zero dimensions: a shape
+  // whose non-zero sizes need more than 2^63 bytes would be written but never read back.
+  std::uint64_t bytes = sizeof(T);
+  for (std::int64_t d : tensor.shape())
+    if (d != 0 && (!mul_u64(bytes, static_cast<std::uint64_t>(d), bytes) || bytes > std::uint64_t(INT64_MAX)))
+      throw ValueError(cat(op, ": ", what, " has shape ", tapegrad::detail::shape_str(tensor.shape()), ", whose non-zero sizes need more ",
+                           "than 2^63 bytes of ", npy_descr<T>(), ": NumPy could not read the file"));
 }
 
 /// Writes `tensor` as an .npy (format 1.0, little-endian, C order) to `out`.
