@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -694,6 +695,16 @@ Tensor<U> Tensor<T>::to() const {
   const T* s = data();
   Tensor<U> out = detail::make_tensor<U>(shape());
   U* d = out.data();
+  if constexpr (std::is_floating_point_v<T> && std::is_integral_v<U> && !std::is_same_v<U, bool>) {
+    // A float outside U's range (or NaN) has no integer value; casting it would be undefined behaviour.
+    constexpr double lo = static_cast<double>(std::numeric_limits<U>::min());
+    constexpr double hi = -lo;  // 2^63 or 2^31: the first value past the largest U
+    for (std::int64_t i = 0; i < numel(); ++i)
+      if (!(s[i] >= lo && s[i] < hi))
+        throw ValueError(detail::cat("to<", detail::dtype_name<U>(), ">: element ", i, " is ", s[i],
+                                     ", which has no ", detail::dtype_name<U>(), " value (valid range [",
+                                     std::numeric_limits<U>::min(), ", ", std::numeric_limits<U>::max(), "])"));
+  }
   for (std::int64_t i = 0; i < numel(); ++i) d[i] = static_cast<U>(s[i]);
   if constexpr (std::is_floating_point_v<T> && std::is_floating_point_v<U>) {
     if (detail::should_record(*this))

@@ -34,6 +34,12 @@ class ElementFormatter {
   template <class T>
   ElementFormatter(const std::vector<T>& values, const PrintOptions& opts) : precision_(opts.precision) {
     floating_ = std::is_floating_point_v<T>;
+    if constexpr (std::is_same_v<T, bool>) {
+      width_ = 4;  // PyTorch pads True to False's width when both are shown
+      for (T v : values)
+        if (!v) width_ = 5;
+      return;
+    }
     if (!floating_) {
       for (T v : values) width_ = std::max(width_, std::to_string(v).size());
       return;
@@ -61,7 +67,9 @@ class ElementFormatter {
   template <class T>
   std::string format(T value) const {
     std::string s;
-    if (!floating_) {
+    if constexpr (std::is_same_v<T, bool>) {
+      s = value ? "True" : "False";
+    } else if (!floating_) {
       s = std::to_string(value);
     } else {
       const double v = static_cast<double>(value);
@@ -183,7 +191,7 @@ inline std::string with_suffixes(std::string body, const std::vector<std::string
 template <class T>
 std::string dense_repr(const Tensor<T>& t, std::size_t indent, std::vector<std::string> suffixes) {
   const PrintOptions opts;
-  const bool default_dtype = std::is_same_v<T, float> || std::is_same_v<T, std::int64_t>;
+  const bool default_dtype = std::is_same_v<T, float> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, bool>;
   std::string body;
   if (t.numel() == 0) {
     if (t.dim() != 1) suffixes.insert(suffixes.begin(), std::string("size=") + shape_tuple(t.shape()));

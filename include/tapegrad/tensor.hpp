@@ -72,7 +72,8 @@ void release(TensorImpl<T>* impl) noexcept;
 
 template <class T>
 inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
-                                     std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::int32_t>;
+                                     std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::int32_t> ||
+                                     std::is_same_v<T, bool>;
 
 /// Element types accepted as indices (by Embedding, index_select, one_hot...), like PyTorch's Long and Int.
 template <class I>
@@ -84,18 +85,19 @@ constexpr const char* dtype_name() {
   if constexpr (std::is_same_v<T, double>) return "float64";
   if constexpr (std::is_same_v<T, std::int64_t>) return "int64";
   if constexpr (std::is_same_v<T, std::int32_t>) return "int32";
+  if constexpr (std::is_same_v<T, bool>) return "bool";
 }
 
 }  // namespace detail
 
-/// An N-d array of T (float, double, int64 or int32) stored contiguously in row-major order.
+/// An N-d array of T (float, double, int64, int32 or bool) stored contiguously in row-major order.
 ///
 /// A Tensor is a handle: copies share the same array and autograd state, like torch::Tensor.
 /// Ops return new tensors; `reshape`, `view` and `detach` share the elements of their source.
 /// Example: `auto x = tapegrad::tensor<float>({1, 2, 3, 4}, {2, 2}, true);`
 template <class T>
 class Tensor {
-  static_assert(detail::is_element_v<T>, "tapegrad::Tensor<T>: T must be float, double, std::int64_t or std::int32_t");
+  static_assert(detail::is_element_v<T>, "tapegrad::Tensor<T>: T must be float, double, std::int64_t, std::int32_t or bool");
 
  public:
   using value_type = T;

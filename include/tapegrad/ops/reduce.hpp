@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Reductions: sum, mean and norm over all elements or over chosen dims; argmax.
+// Reductions: sum, mean and norm over all elements or over chosen dims; argmax and argmin.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,10 @@ namespace detail {
 /// Accumulator type: float sums are carried in double, so long sums stay accurate.
 template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+/// What sum() returns, as in PyTorch: bool and int32 sums are int64 (a count of trues fits).
+template <class T>
+using sum_t = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
 
 /// Normalised, sorted, duplicate-free dims; empty `dims` means all of them.
 inline Shape reduce_dims(const char* op, const std::vector<std::int64_t>& dims, std::int64_t ndim) {
@@ -146,17 +150,25 @@ Tensor<T> sum_or_mean(const char* op, const char* node_name, const Tensor<T>& a,
 
 }  // namespace detail
 
-/// Sum of all elements (a 0-d tensor).
+/// Sum of all elements (a 0-d tensor). Bool and int32 tensors sum to int64, as in PyTorch.
 template <class T>
-Tensor<T> sum(const Tensor<T>& a) {
-  return detail::sum_or_mean("sum", "SumBackward0", a, {}, false, false);
+Tensor<detail::sum_t<T>> sum(const Tensor<T>& a) {
+  if constexpr (!std::is_same_v<detail::sum_t<T>, T>) return sum(a.template to<std::int64_t>());
+  else return detail::sum_or_mean("sum", "SumBackward0", a, {}, false, false);
 }
 
 /// Sum over `dims` (negative dims count from the end); keepdim keeps them with size 1.
 template <class T>
-Tensor<T> sum(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool keepdim = false) {
+Tensor<detail::sum_t<T>> sum(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool keepdim = false) {
   if (dims.empty()) throw ValueError("sum: the list of dims is empty; call sum(a) to reduce all of them");
-  return detail::sum_or_mean("sum", "SumBackward1", a, dims, keepdim, false);
+  if constexpr (!std::is_same_v<detail::sum_t<T>, T>) return sum(a.template to<std::int64_t>(), dims, keepdim);
+  else return detail::sum_or_mean("sum", "SumBackward1", a, dims, keepdim, false);
+}
+
+/// Sum over one dim: `sum(x, 1)` is `sum(x, {1})`.
+template <class T>
+Tensor<detail::sum_t<T>> sum(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
+  return sum(a, std::vector<std::int64_t>{dim}, keepdim);
 }
 
 /// Mean of all elements (a 0-d tensor).
@@ -172,6 +184,12 @@ Tensor<T> mean(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool k
   static_assert(std::is_floating_point_v<T>, "mean: needs a floating-point tensor");
   if (dims.empty()) throw ValueError("mean: the list of dims is empty; call mean(a) to reduce all of them");
   return detail::sum_or_mean("mean", "MeanBackward1", a, dims, keepdim, true);
+}
+
+/// Mean over one dim: `mean(x, 1)` is `mean(x, {1})`.
+template <class T>
+Tensor<T> mean(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
+  return mean(a, std::vector<std::int64_t>{dim}, keepdim);
 }
 
 /// The p-norm over `dims` (all elements when empty): (sum |x|^p)^(1/p); p may be
@@ -247,24 +265,40 @@ Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& di
   return result;
 }
 
+/// The p-norm over one dim: `norm(x, 2, 1)` is `norm(x, 2, {1})`.
+template <class T>
+Tensor<T> norm(const Tensor<T>& a, double p, std::int64_t dim, bool keepdim = false) {
+  return norm(a, p, std::vector<std::int64_t>{dim}, keepdim);
+}
+
 /// The p-norm of all elements (p = 2 by default), like torch.norm(a, p).
 template <class T>
 Tensor<T> norm(const Tensor<T>& a, double p = 2) {
-  return norm(a, p, {}, false);
+  return norm(a, p, std::vector<std::int64_t>{}, false);
 }
 
-/// Index of the largest element over `dim` (first one on ties); not differentiable.
-template <class T>
-Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
-  const auto d = static_cast<std::size_t>(detail::normalize_dim("argmax", dim, a.dim()));
-  if (a.dim() == 0) return scalar_tensor<std::int64_t>(0);
+namespace detail {
+
+// Index of the extreme element along `dim` (the first one on ties, the first NaN if any, as PyTorch);
+// `Better(v, best)` says v beats the current best. dim = nullopt flattens the tensor first.
+template <class T, class Better>
+Tensor<std::int64_t> arg_extreme(const char* op, const Tensor<T>& input, std::optional<std::int64_t> dim, bool keepdim,
+                                 Better better) {
+  const Tensor<T> a = dim ? input : make_alias(input, Shape{input.numel()});
+  const auto d = static_cast<std::size_t>(normalize_dim(op, dim.value_or(0), a.dim()));
   const Shape& s = a.shape();
-  if (s[d] == 0) throw ValueError(detail::cat("argmax: cannot reduce over dim ", dim, " of size 0 (shape ", detail::shape_str(s), ")"));
-  const std::int64_t outer = detail::numel_of(Shape(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(d)));
-  const std::int64_t inner = detail::numel_of(Shape(s.begin() + static_cast<std::ptrdiff_t>(d) + 1, s.end()));
+  if (!dim && a.numel() == 0)
+    throw ValueError(cat(op, ": cannot reduce an empty tensor (shape ", shape_str(input.shape()),
+                         ") over all elements; give a dim"));
+  if (a.dim() > 0 && s[d] == 0)
+    throw ValueError(cat(op, ": cannot reduce over dim ", *dim, " of size 0 (shape ", shape_str(s), ")"));
+  if (a.dim() == 0) return scalar_tensor<std::int64_t>(0);
+  const std::int64_t outer = numel_of(Shape(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(d)));
+  const std::int64_t inner = numel_of(Shape(s.begin() + static_cast<std::ptrdiff_t>(d) + 1, s.end()));
   const std::int64_t len = s[d];
-  const Shape rdims{static_cast<std::int64_t>(d)};
-  Tensor<std::int64_t> out = detail::make_tensor<std::int64_t>(detail::reduced_shape(s, rdims, keepdim));
+  Shape out_shape = reduced_shape(s, Shape{static_cast<std::int64_t>(d)}, keepdim);
+  if (!dim) out_shape = keepdim ? Shape(input.shape().size(), 1) : Shape{};
+  Tensor<std::int64_t> out = make_tensor<std::int64_t>(out_shape);
   const T* x = a.data();
   std::int64_t* o = out.data();
   for (std::int64_t i = 0; i < outer; ++i)
@@ -272,13 +306,40 @@ Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim =
       std::int64_t best = 0;
       for (std::int64_t k = 1; k < len; ++k) {
         const T top = x[(i * len + best) * inner + j];
-        if (top != top) break;  // the first NaN wins, as in PyTorch
+        if (top != top) break;  // the first NaN wins
         const T v = x[(i * len + k) * inner + j];
-        if (v > top || v != v) best = k;
+        if (better(v, top) || v != v) best = k;
       }
       o[i * inner + j] = best;
     }
   return out;
+}
+
+}  // namespace detail
+
+/// Index of the largest element over `dim` (the first one on ties, a NaN beats everything, as
+/// PyTorch); not differentiable.
+template <class T>
+Tensor<std::int64_t> argmax(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
+  return detail::arg_extreme("argmax", a, dim, keepdim, [](T v, T best) { return v > best; });
+}
+
+/// Index of the largest element of the flattened tensor (a 0-d int64 tensor).
+template <class T>
+Tensor<std::int64_t> argmax(const Tensor<T>& a) {
+  return detail::arg_extreme("argmax", a, std::nullopt, false, [](T v, T best) { return v > best; });
+}
+
+/// Index of the smallest element over `dim` (the first one on ties, a NaN wins, as PyTorch).
+template <class T>
+Tensor<std::int64_t> argmin(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
+  return detail::arg_extreme("argmin", a, dim, keepdim, [](T v, T best) { return v < best; });
+}
+
+/// Index of the smallest element of the flattened tensor (a 0-d int64 tensor).
+template <class T>
+Tensor<std::int64_t> argmin(const Tensor<T>& a) {
+  return detail::arg_extreme("argmin", a, std::nullopt, false, [](T v, T best) { return v < best; });
 }
 
 /// True when every element is finite (no NaN, no infinity); a sparse tensor's values are checked.
