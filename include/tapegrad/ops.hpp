@@ -3,8 +3,11 @@
 #pragma once
 
 #include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/compare.hpp"
+#include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
+#include "tapegrad/ops/sort.hpp"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Regenerates every golden data file under tests/reference/data from PyTorch 1.13.1.
 
-Run with Debian's python3-torch:  /usr/bin/python3 tests/reference/make_golden.py
+Run with Debian's python3-torch:  /usr/bin/python3 tests/reference/make_golden.py [area ...]
+(no arguments: every area; `make_golden.py ops` runs golden_ops.py only).
 Each golden_<area>.py module beside this script defines generate(writer_for), where
 writer_for(name) returns a GoldenWriter for data/<name>.txt. The test run itself never needs Python.
 """
@@ -30,7 +31,10 @@ def writer_for(name):
     return w
 
 
+areas = sys.argv[1:]
 for path in sorted(glob.glob(os.path.join(here, "golden_*.py"))):
+    if areas and os.path.basename(path)[len("golden_"):-3] not in areas:
+        continue
     spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: MIT
+// (being written)
+#pragma once
+
+#include "tapegrad/ops/reduce.hpp"
