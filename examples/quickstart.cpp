@@ -19,6 +19,6 @@ int main() {
     loss.backward();
     opt.step();
   }
-  std::printf("predicted: %s\n", tg::to_string(tg::argmax(fc(emb(words)), 1)).c_str());
+  std::printf("predicted: %s\n", tg::to_string(fc(emb(words)).argmax(1)).c_str());  // methods as in libtorch
 }
 // [/snippet]

@@ -11,3 +11,4 @@
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape.hpp"
 #include "tapegrad/ops/sort.hpp"
+#include "tapegrad/tensor_methods.hpp"

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "tapegrad/error.hpp"
 
@@ -69,6 +70,9 @@ class Generator {
     }
     return std::fma(z, stddev, mean);
   }
+
+  /// One exponential draw by torch's CPU exponential_: -log(1 - u) / lambda, u a 53-bit uniform.
+  double exponential(double lambda) { return -1.0 / lambda * std::log(1.0 - unit<double>()); }
 
   /// The whole state as text (seed, the MT19937 state, the cached normal draw), for checkpoints:
   /// set_state(get_state()) continues the same stream of numbers exactly. Like torch.get_rng_state().
@@ -189,6 +193,33 @@ void fill_randint(T* data, std::int64_t n, std::int64_t low, std::int64_t high, 
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint64_t r = range >= (std::uint64_t(1) << 32) ? gen.random64() % range : gen.random() % range;
     data[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + r));  // wraps: no signed overflow
+  }
+}
+
+/// torch's bernoulli_(p) with a tensor p: element i is 1 when a uniform draw with p's precision
+/// (24 bits for float, 53 for double) is below p[i].
+template <class T>
+void fill_bernoulli(T* out, const T* p, std::int64_t n, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  for (std::int64_t i = 0; i < n; ++i) out[i] = gen.unit<T>() < p[i] ? T(1) : T(0);
+}
+
+/// torch's bernoulli_(p) with a number p: one 53-bit uniform per element, whatever the element type.
+template <class T>
+void fill_bernoulli(T* out, double p, std::int64_t n, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  for (std::int64_t i = 0; i < n; ++i) out[i] = gen.unit<double>() < p ? T(1) : T(0);
+}
+
+/// torch's CPU randperm: 0..n-1, then a Fisher-Yates pass swapping i with i + random() % (n - i).
+/// torch uses the 32-bit draw for every n (checked against torch up to n = 214748365), so this does too.
+template <class T>
+void fill_randperm(T* out, std::int64_t n, Generator& gen) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(i);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  for (std::int64_t i = 0; i + 1 < n; ++i) {
+    const std::int64_t z = static_cast<std::int64_t>(gen.random()) % (n - i);
+    std::swap(out[i], out[i + z]);
   }
 }
 

@@ -10,7 +10,9 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -79,6 +81,15 @@ inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<
 template <class I>
 inline constexpr bool is_index_v = std::is_same_v<I, std::int64_t> || std::is_same_v<I, std::int32_t>;
 
+/// What sum() and cumsum() return, as in PyTorch: bool and integer sums are int64 (a count fits).
+template <class T>
+using sum_t = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
+
+/// Enables the single-dim overloads (`sum(x, 1)`) for integers only, so `sum(x, {})` still means an
+/// empty list of dims rather than dim 0.
+template <class D>
+using if_dim_t = std::enable_if_t<std::is_integral_v<D>, int>;
+
 template <class T>
 constexpr const char* dtype_name() {
   if constexpr (std::is_same_v<T, float>) return "float32";
@@ -89,6 +100,10 @@ constexpr const char* dtype_name() {
 }
 
 }  // namespace detail
+
+namespace indexing {
+class TensorIndex;  // one entry of x.index({...}): an integer, Slice, None, Ellipsis or index tensor
+}  // namespace indexing
 
 /// An N-d array of T (float, double, int64, int32 or bool) stored contiguously in row-major order.
 ///
@@ -180,6 +195,146 @@ class Tensor {
 
   Tensor& zero_();
   Tensor& fill_(T value);
+
+  // ---- ops as methods, as libtorch writes them ---------------------------------------------------
+  // Each forwards to the free function of the same name (x.sum(1) is sum(x, 1)), so both share one
+  // implementation; they are defined in tensor_methods.hpp, which ops.hpp (and tapegrad.hpp) include.
+  // The free function's comment is the reference.
+
+  /// libtorch's sizes(): the shape.
+  const Shape& sizes() const { return shape(); }
+  /// tapegrad tensors are always contiguous: returns this tensor.
+  Tensor contiguous() const { return *this; }
+  bool is_contiguous() const { return true; }
+  /// The value of a one-element tensor as U (libtorch's `item<int64_t>()`); throws if it does not fit.
+  template <class U>
+  U item() const;
+  /// The elements as nested vectors, N deep (N must equal dim()): `x.tolist<2>()` for a matrix.
+  template <int N>
+  auto tolist() const;
+
+  // arithmetic (the operators +, -, *, / do the same)
+  Tensor add(const Tensor& other) const;
+  Tensor add(T other) const;
+  Tensor sub(const Tensor& other) const;
+  Tensor sub(T other) const;
+  Tensor mul(const Tensor& other) const;
+  Tensor mul(T other) const;
+  Tensor div(const Tensor& other) const;
+  Tensor div(T other) const;
+  /// In place, unrecorded (refused on tensors that require grad while grad mode is on).
+  Tensor& add_(const Tensor& other);
+  Tensor& add_(T other);
+  Tensor& sub_(const Tensor& other);
+  Tensor& sub_(T other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(T other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(T other);
+  Tensor neg() const;
+  Tensor pow(T exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor clamp(std::optional<T> min, std::optional<T> max = std::nullopt) const;
+  Tensor clamp_min(T min) const;
+  Tensor clamp_max(T max) const;
+  Tensor maximum(const Tensor& other) const;
+  Tensor minimum(const Tensor& other) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor mm(const Tensor& other) const;
+
+  // reductions
+  Tensor<detail::sum_t<T>> sum() const;
+  template <class D, detail::if_dim_t<D> = 0>
+  Tensor<detail::sum_t<T>> sum(D dim, bool keepdim = false) const;
+  Tensor<detail::sum_t<T>> sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  template <class D, detail::if_dim_t<D> = 0>
+  Tensor mean(D dim, bool keepdim = false) const;
+  Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor norm(double p = 2) const;
+  template <class D, detail::if_dim_t<D> = 0>
+  Tensor norm(double p, D dim, bool keepdim = false) const;
+  Tensor norm(double p, const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor max() const;
+  std::tuple<Tensor, Tensor<std::int64_t>> max(std::int64_t dim, bool keepdim = false) const;
+  Tensor max(const Tensor& other) const;
+  Tensor min() const;
+  std::tuple<Tensor, Tensor<std::int64_t>> min(std::int64_t dim, bool keepdim = false) const;
+  Tensor min(const Tensor& other) const;
+  Tensor<std::int64_t> argmax() const;
+  Tensor<std::int64_t> argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor<std::int64_t> argmin() const;
+  Tensor<std::int64_t> argmin(std::int64_t dim, bool keepdim = false) const;
+  Tensor<bool> any() const;
+  Tensor<bool> any(std::int64_t dim, bool keepdim = false) const;
+  Tensor<bool> all() const;
+  Tensor<bool> all(std::int64_t dim, bool keepdim = false) const;
+  Tensor<detail::sum_t<T>> cumsum(std::int64_t dim) const;
+
+  // sorting and selection
+  std::tuple<Tensor, Tensor<std::int64_t>> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                                                bool sorted = true) const;
+  std::tuple<Tensor, Tensor<std::int64_t>> sort(std::int64_t dim = -1, bool descending = false) const;
+  Tensor<std::int64_t> argsort(std::int64_t dim = -1, bool descending = false) const;
+
+  // comparisons (the operators ==, !=, <, <=, >, >= do the same) and masks
+  Tensor<bool> eq(const Tensor& other) const;
+  Tensor<bool> eq(T other) const;
+  Tensor<bool> ne(const Tensor& other) const;
+  Tensor<bool> ne(T other) const;
+  Tensor<bool> lt(const Tensor& other) const;
+  Tensor<bool> lt(T other) const;
+  Tensor<bool> le(const Tensor& other) const;
+  Tensor<bool> le(T other) const;
+  Tensor<bool> gt(const Tensor& other) const;
+  Tensor<bool> gt(T other) const;
+  Tensor<bool> ge(const Tensor& other) const;
+  Tensor<bool> ge(T other) const;
+  Tensor<bool> isnan() const;
+  Tensor<bool> isinf() const;
+  Tensor<bool> isfinite() const;
+  Tensor<bool> logical_not() const;
+  Tensor<bool> logical_and(const Tensor& other) const;
+  Tensor<bool> logical_or(const Tensor& other) const;
+  Tensor<bool> logical_xor(const Tensor& other) const;
+  /// libtorch's `x.where(condition, other)`: x where condition holds, else other.
+  Tensor where(const Tensor<bool>& condition, const Tensor& other) const;
+  Tensor where(const Tensor<bool>& condition, T other) const;
+  Tensor masked_fill(const Tensor<bool>& mask, T value) const;
+  Tensor masked_fill(const Tensor<bool>& mask, const Tensor& value) const;
+  bool equal(const Tensor& other) const;
+  bool allclose(const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false) const;
+
+  // shapes
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor squeeze() const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  template <class I>
+  Tensor index_select(std::int64_t dim, const Tensor<I>& index) const;
+
+  // indexing: each returns a copy (there are no strided views); write with index_put_
+  /// `x[i]` is `x.select(0, i)`.
+  Tensor operator[](std::int64_t index) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  /// libtorch's indexing: `x.index({Slice(1, None), 0})`, with tapegrad::indexing::{Slice, None, Ellipsis}.
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& values,
+                     bool accumulate = false);
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, T value);
+  Tensor index_put(std::initializer_list<indexing::TensorIndex> indices, const Tensor& values,
+                   bool accumulate = false) const;
 
   // ---- autograd ---------------------------------------------------------------------------------
 

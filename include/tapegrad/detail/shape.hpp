@@ -30,7 +30,9 @@ class Shape {
   using const_iterator = const std::int64_t*;
   static constexpr size_type kInline = 6;
 
-  Shape() noexcept {}  // inline_ may stay uninitialised: it is only ever copied bytewise
+  // Zeroed even when empty: shapes are copied bytewise, and copying uninitialised bytes trips
+  // -Wmaybe-uninitialized in optimised user builds.
+  Shape() noexcept : inline_{} {}
   Shape(std::initializer_list<std::int64_t> dims) : inline_{} { assign(dims.begin(), dims.end()); }
   explicit Shape(size_type n, std::int64_t value = 0) : inline_{} { resize(n, value); }
   template <class It, class = std::enable_if_t<!std::is_integral_v<It>>>

@@ -392,8 +392,9 @@ template <class T>
 Tensor<T> clamp(const Tensor<T>& a, std::optional<detail::scalar_t<T>> min,
                 std::optional<detail::scalar_t<T>> max = std::nullopt) {
   if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
-  const T lo = min ? *min : -std::numeric_limits<T>::infinity();
-  const T hi = max ? *max : std::numeric_limits<T>::infinity();
+  using limits = std::numeric_limits<T>;  // integers have no infinity (theirs is 0): use their extremes
+  const T lo = min ? *min : (limits::has_infinity ? -limits::infinity() : limits::lowest());
+  const T hi = max ? *max : (limits::has_infinity ? limits::infinity() : limits::max());
   Tensor<T> out = detail::map(a, [lo, hi](T x) { return std::isnan(x) ? x : std::min(std::max(x, lo), hi); });
   if (detail::should_record(a))
     detail::record(out, "ClampBackward1", detail::edges(a),

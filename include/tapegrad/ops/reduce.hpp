@@ -19,10 +19,6 @@ namespace detail {
 template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
-/// What sum() returns, as in PyTorch: bool and int32 sums are int64 (a count of trues fits).
-template <class T>
-using sum_t = std::conditional_t<std::is_floating_point_v<T>, T, std::int64_t>;
-
 /// Normalised, sorted, duplicate-free dims; empty `dims` means all of them.
 inline Shape reduce_dims(const char* op, const std::vector<std::int64_t>& dims, std::int64_t ndim) {
   Shape out;
@@ -166,9 +162,9 @@ Tensor<detail::sum_t<T>> sum(const Tensor<T>& a, const std::vector<std::int64_t>
 }
 
 /// Sum over one dim: `sum(x, 1)` is `sum(x, {1})`.
-template <class T>
-Tensor<detail::sum_t<T>> sum(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
-  return sum(a, std::vector<std::int64_t>{dim}, keepdim);
+template <class T, class D, detail::if_dim_t<D> = 0>
+Tensor<detail::sum_t<T>> sum(const Tensor<T>& a, D dim, bool keepdim = false) {
+  return sum(a, std::vector<std::int64_t>{static_cast<std::int64_t>(dim)}, keepdim);
 }
 
 /// Mean of all elements (a 0-d tensor).
@@ -187,9 +183,9 @@ Tensor<T> mean(const Tensor<T>& a, const std::vector<std::int64_t>& dims, bool k
 }
 
 /// Mean over one dim: `mean(x, 1)` is `mean(x, {1})`.
-template <class T>
-Tensor<T> mean(const Tensor<T>& a, std::int64_t dim, bool keepdim = false) {
-  return mean(a, std::vector<std::int64_t>{dim}, keepdim);
+template <class T, class D, detail::if_dim_t<D> = 0>
+Tensor<T> mean(const Tensor<T>& a, D dim, bool keepdim = false) {
+  return mean(a, std::vector<std::int64_t>{static_cast<std::int64_t>(dim)}, keepdim);
 }
 
 /// The p-norm over `dims` (all elements when empty): (sum |x|^p)^(1/p); p may be
@@ -266,9 +262,9 @@ Tensor<T> norm(const Tensor<T>& a, double p, const std::vector<std::int64_t>& di
 }
 
 /// The p-norm over one dim: `norm(x, 2, 1)` is `norm(x, 2, {1})`.
-template <class T>
-Tensor<T> norm(const Tensor<T>& a, double p, std::int64_t dim, bool keepdim = false) {
-  return norm(a, p, std::vector<std::int64_t>{dim}, keepdim);
+template <class T, class D, detail::if_dim_t<D> = 0>
+Tensor<T> norm(const Tensor<T>& a, double p, D dim, bool keepdim = false) {
+  return norm(a, p, std::vector<std::int64_t>{static_cast<std::int64_t>(dim)}, keepdim);
 }
 
 /// The p-norm of all elements (p = 2 by default), like torch.norm(a, p).

@@ -14,7 +14,8 @@ namespace tapegrad::optim {
 /// Adagrad's options, with PyTorch's defaults. Example: `AdagradOptions(0.1).lr_decay(1e-4)`
 class AdagradOptions {
  public:
-  explicit AdagradOptions(double lr = 1e-2) : lr_(lr) {}
+  // Implicit, as in libtorch, so a bare learning rate works: `SGD<float> opt(params, /*lr=*/0.1)`.
+  AdagradOptions(double lr = 1e-2) : lr_(lr) {}
   /// Learning rate (>= 0).
   AdagradOptions& lr(double v) { return lr_ = v, *this; }
   /// Step t uses lr / (1 + (t - 1) * lr_decay).

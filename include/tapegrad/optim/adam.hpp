@@ -14,7 +14,8 @@ namespace tapegrad::optim {
 /// Adam's options, with PyTorch's defaults. Example: `AdamOptions(1e-3).betas({0.9, 0.98}).amsgrad(true)`
 class AdamOptions {
  public:
-  explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+  // Implicit, as in libtorch, so a bare learning rate works: `SGD<float> opt(params, /*lr=*/0.1)`.
+  AdamOptions(double lr = 1e-3) : lr_(lr) {}
   /// Learning rate (>= 0).
   AdamOptions& lr(double v) { return lr_ = v, *this; }
   /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
@@ -47,7 +48,8 @@ class AdamOptions {
 /// Example: `AdamWOptions(1e-3).weight_decay(0.05)`
 class AdamWOptions {
  public:
-  explicit AdamWOptions(double lr = 1e-3) : lr_(lr) {}
+  // Implicit, as in libtorch, so a bare learning rate works: `SGD<float> opt(params, /*lr=*/0.1)`.
+  AdamWOptions(double lr = 1e-3) : lr_(lr) {}
   /// Learning rate (>= 0).
   AdamWOptions& lr(double v) { return lr_ = v, *this; }
   /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).

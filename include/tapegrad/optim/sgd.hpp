@@ -15,7 +15,8 @@ namespace tapegrad::optim {
 /// Example: `SGDOptions(0.1).momentum(0.9).weight_decay(1e-4)`
 class SGDOptions {
  public:
-  explicit SGDOptions(double lr) : lr_(lr) {}
+  // Implicit, as in libtorch, so a bare learning rate works: `SGD<float> opt(params, /*lr=*/0.1)`.
+  SGDOptions(double lr) : lr_(lr) {}
   /// Learning rate (>= 0).
   SGDOptions& lr(double v) { return lr_ = v, *this; }
   /// Momentum factor (>= 0); 0 means no momentum buffer.

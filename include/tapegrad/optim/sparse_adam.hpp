@@ -15,7 +15,8 @@ namespace tapegrad::optim {
 /// Example: `SparseAdamOptions(1e-3).betas({0.9, 0.999})`
 class SparseAdamOptions {
  public:
-  explicit SparseAdamOptions(double lr = 1e-3) : lr_(lr) {}
+  // Implicit, as in libtorch, so a bare learning rate works: `SGD<float> opt(params, /*lr=*/0.1)`.
+  SparseAdamOptions(double lr = 1e-3) : lr_(lr) {}
   /// Learning rate (> 0).
   SparseAdamOptions& lr(double v) { return lr_ = v, *this; }
   /// Decay rates of the running averages of the gradient and of its square, each in [0, 1).
