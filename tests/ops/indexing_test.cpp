@@ -272,7 +272,7 @@ TEST_CASE("index: integer and bool tensors, int32 index tensors") {
   CHECK(close(tg::index(x, {tg::tensor<std::int32_t>({3, -4})}), {4, 1}, {2}));
 }
 
-TEST_CASE("index: the result is a copy; writes to it do not reach the source") {
+TEST_CASE("index: the result is a copy, writes to it do not reach the source") {
   auto x = tg::tensor<float>({1, 2, 3, 4}, {2, 2});
   auto row = tg::index(x, {0});
   row.data()[0] = 100;
@@ -419,7 +419,7 @@ TEST_CASE("index_put_: refused on a tensor that requires grad, allowed under NoG
   CHECK(close(w, {5, 2, 3}, {3}));
 }
 
-TEST_CASE("index_put: errors name the values' and the region's shapes; the input stays unchanged") {
+TEST_CASE("index_put: errors name the values' and the region's shapes, the input stays unchanged") {
   auto x = tg::tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK_THROWS_AS(tg::index_put_(x, {0}, tg::tensor<float>({1, 2}, {2})), tg::ShapeError);
   CHECK_THROWS_WITH(tg::index_put_(x, {0}, tg::tensor<float>({1, 2}, {2})),

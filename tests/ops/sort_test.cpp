@@ -195,7 +195,7 @@ TEST_CASE("max and min over a dim: first index on ties, first NaN wins, keepdim 
   CHECK(ei.shape() == tg::Shape{0});
 }
 
-TEST_CASE("maximum and minimum: NaN on either side wins, ties, broadcasting, int64; max(a, b) is maximum(a, b)") {
+TEST_CASE("maximum and minimum: NaN on either side wins, ties, broadcasting, int64, max(a, b) is maximum(a, b)") {
   const auto a = tg::tensor<float>({1, 2, kNan, 4}, {4});
   const auto b = tg::tensor<float>({1, 3, 0, kNan}, {4});
   CHECK(close(tg::maximum(a, b), {1, 3, kNan, kNan}, {4}));
@@ -261,7 +261,7 @@ TEST_CASE("sort: NaN sorts last (first when descending), short rows keep tied el
   CHECK(close(si, {0}, tg::Shape{}));
 }
 
-TEST_CASE("cumsum: running sums; bool and int32 give int64; float accumulates in double as PyTorch") {
+TEST_CASE("cumsum: running sums, bool and int32 give int64, float accumulates in double as PyTorch") {
   CHECK(close(tg::cumsum(tg::tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3}), 1), {1, 3, 6, 4, 9, 15}, {2, 3}));
   CHECK(close(tg::cumsum(tg::tensor<float>({1, 2, 3, 4, 5, 6}, {2, 3}), -2), {1, 2, 3, 5, 7, 9}, {2, 3}));
   const tg::Tensor<std::int64_t> from_bool = tg::cumsum(gold().tensor<bool>("cumsum_bool/input"), 1);
@@ -360,7 +360,7 @@ TEST_CASE("topk: gradcheck over every dim, largest and smallest, sorted and not"
   CHECK(grad_ok([](const Inputs& v) { return std::get<0>(tg::topk(v[0], 2)); }, {wide}));
 }
 
-TEST_CASE("sort: gradcheck over every dim, ascending and descending; cumsum: gradcheck") {
+TEST_CASE("sort: gradcheck over every dim, ascending and descending, cumsum: gradcheck") {
   const auto x = leaf({3, 4, 5}, 41);
   for (std::int64_t d : {0, 1, 2, -1})
     for (bool desc : {false, true}) {
