@@ -241,6 +241,7 @@ class Tensor {
   Tensor tanh() const;
   Tensor sigmoid() const;
   Tensor relu() const;
+  Tensor gelu(const std::string& approximate = "none") const;
   Tensor clamp(std::optional<T> min, std::optional<T> max = std::nullopt) const;
   Tensor clamp_min(T min) const;
   Tensor clamp_max(T max) const;

@@ -194,6 +194,10 @@ Tensor<T> Tensor<T>::relu() const {
   return tapegrad::relu(*this);
 }
 template <class T>
+Tensor<T> Tensor<T>::gelu(const std::string& approximate) const {
+  return tapegrad::gelu(*this, approximate);
+}
+template <class T>
 Tensor<T> Tensor<T>::clamp(std::optional<T> min, std::optional<T> max) const {
   return tapegrad::clamp(*this, min, max);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Module (the base of Linear, Embedding, EmbeddingBag and user models), Parameter, StateDict, printing.
+// Module (the base of Linear, Embedding, EmbeddingBag and user models), Parameter, Buffer, StateDict, printing.
 #pragma once
 
 #include <cmath>
@@ -122,6 +122,24 @@ std::ostream& operator<<(std::ostream& os, const Parameter<T>& p) {
   return os << "Parameter containing:\n" << tapegrad::to_string(static_cast<const Tensor<T>&>(p));
 }
 
+/// A module's non-learnable state (BatchNorm1d's running_mean): a tensor that state_dict() saves and
+/// load_state_dict() restores but parameters() leaves out, like a tensor given to PyTorch's
+/// register_buffer. It never requires grad. Copies share the elements (a module's copies share its
+/// buffers as they share its parameters), so a module updates a buffer in place, never by rebinding.
+/// An undefined buffer (BatchNorm1d with track_running_stats=false) is left out, as PyTorch's None.
+template <class T>
+class Buffer : public Tensor<T> {
+ public:
+  Buffer() = default;
+  /// A buffer sharing `value`'s elements, detached from any graph.
+  explicit Buffer(const Tensor<T>& value) : Tensor<T>(value.detach()) {}
+  /// Rebinds the buffer to `value`'s elements (detached); copies made earlier keep the old ones.
+  Buffer& operator=(const Tensor<T>& value) {
+    Tensor<T>::operator=(value.detach());
+    return *this;
+  }
+};
+
 /// What Module::visit calls once per parameter and once per direct submodule, in registration order.
 /// Example: `void visit(tapegrad::nn::Visitor<float>& v) override { v("emb", emb); v("fc", fc); }`
 template <class T>
@@ -131,6 +149,12 @@ class Visitor {
   virtual void operator()(const std::string& name, Parameter<T>& parameter) = 0;
   /// A direct submodule of the visited module.
   virtual void operator()(const std::string& name, Module<T>& module) = 0;
+  /// A buffer of the visited module (undefined ones included). Not pure, so visitors written before
+  /// buffers existed still compile; they simply do not see buffers.
+  virtual void operator()(const std::string& name, Buffer<T>& buffer) {
+    (void)name;
+    (void)buffer;
+  }
   /// A list of submodules, visited as name.0, name.1, ... (PyTorch's ModuleList naming).
   template <class M>
   void operator()(const std::string& name, std::vector<M>& modules) {
@@ -201,8 +225,10 @@ template <class T>
 struct Collector final : nn::Visitor<T> {
   std::vector<std::pair<std::string, nn::Parameter<T>*>> parameters;
   std::vector<std::pair<std::string, nn::Module<T>*>> children;
+  std::vector<std::pair<std::string, nn::Buffer<T>*>> buffers;
   void operator()(const std::string& name, nn::Parameter<T>& p) override { parameters.emplace_back(name, &p); }
   void operator()(const std::string& name, nn::Module<T>& m) override { children.emplace_back(name, &m); }
+  void operator()(const std::string& name, nn::Buffer<T>& b) override { buffers.emplace_back(name, &b); }
 };
 
 }  // namespace tapegrad::detail
@@ -255,6 +281,21 @@ class Module {
     return out;
   }
 
+  /// Every defined buffer of this module and its submodules (BatchNorm1d's running statistics).
+  std::vector<Tensor<T>> buffers() const {
+    std::vector<Tensor<T>> out;
+    for (auto& item : named_buffers()) out.push_back(std::move(item.second));
+    return out;
+  }
+
+  /// Buffers with PyTorch's dotted names ("running_mean", "0.num_batches_tracked"), like named_buffers().
+  std::vector<std::pair<std::string, Tensor<T>>> named_buffers() const {
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    for_each_entry(std::string(), [](const std::string&, Parameter<T>&) {},
+                   [&out](const std::string& name, Buffer<T>& b) { out.emplace_back(name, b); });
+    return out;
+  }
+
   /// The direct submodules with their names, in registration order.
   std::vector<std::pair<std::string, Module<T>*>> named_children() {
     detail::Collector<T> c;
@@ -262,7 +303,7 @@ class Module {
     return c.children;
   }
 
-  /// Sets training mode on this module and every submodule (no module here behaves differently yet).
+  /// Sets training mode on this module and every submodule (Dropout and BatchNorm1d behave differently).
   void train(bool on = true) {
     training_ = on;
     for (auto& child : named_children()) child.second->train(on);
@@ -290,22 +331,23 @@ class Module {
     }
   }
 
-  /// Detached tensors sharing each parameter's elements, under their dotted names (tied
-  /// parameters appear under each name, as in PyTorch).
+  /// Detached tensors sharing each parameter's and buffer's elements, under their dotted names, in
+  /// PyTorch's order: a module's parameters, then its buffers, then its children (tied parameters
+  /// appear under each name, as in PyTorch).
   StateDict<T> state_dict() const {
     StateDict<T> dict;
-    for_each_parameter(std::string(), [&dict](const std::string& name, Parameter<T>& p) { dict.insert(name, p.detach()); });
+    for_each_state(std::string(), [&dict](const std::string& name, Tensor<T>& t) { dict.insert(name, t.detach()); });
     return dict;
   }
 
-  /// Copies `dict`'s values into the parameters, in place. Every name and shape is checked first
+  /// Copies `dict`'s values into the parameters and buffers, in place. Every name and shape is checked first
   /// and all problems are reported together; nothing is copied unless all is well. With strict=false,
   /// missing and unexpected names are ignored and returned (shape mismatches still throw, as in PyTorch).
   LoadResult load_state_dict(const StateDict<T>& dict, bool strict = true) {
     LoadResult result = check_state_dict(dict, strict);
     NoGradGuard no_grad;
-    for_each_parameter(std::string(), [&dict](const std::string& key, Parameter<T>& param) {
-      if (dict.contains(key)) param.copy_(dict.at(key));
+    for_each_state(std::string(), [&dict](const std::string& key, Tensor<T>& target) {
+      if (dict.contains(key)) target.copy_(dict.at(key));
     });
     return result;
   }
@@ -314,7 +356,7 @@ class Module {
   /// or returns the names it would leave out.
   LoadResult check_state_dict(const StateDict<T>& dict, bool strict = true) const {
     std::vector<std::pair<std::string, Tensor<T>>> targets;
-    for_each_parameter(std::string(), [&targets](const std::string& key, Parameter<T>& p) { targets.emplace_back(key, p); });
+    for_each_state(std::string(), [&targets](const std::string& key, Tensor<T>& t) { targets.emplace_back(key, t); });
     LoadResult result;
     std::string problems;
     bool key_problem = false;
@@ -367,11 +409,27 @@ class Module {
   // Calls f(dotted name, parameter) for every defined parameter, depth first in registration order.
   template <class F>
   void for_each_parameter(const std::string& prefix, F&& f) const {
+    for_each_entry(prefix, f, [](const std::string&, Buffer<T>&) {});
+  }
+
+  // Calls f(dotted name, tensor) for every defined parameter and buffer: what a state dict holds.
+  template <class F>
+  void for_each_state(const std::string& prefix, F&& f) const {
+    for_each_entry(
+        prefix, [&f](const std::string& name, Parameter<T>& p) { f(name, static_cast<Tensor<T>&>(p)); },
+        [&f](const std::string& name, Buffer<T>& b) { f(name, static_cast<Tensor<T>&>(b)); });
+  }
+
+  // Per module, PyTorch's order: its parameters, its buffers, then its children (depth first).
+  template <class FP, class FB>
+  void for_each_entry(const std::string& prefix, FP&& on_parameter, FB&& on_buffer) const {
     detail::Collector<T> c;
     const_cast<Module&>(*this).visit(c);  // visiting only reads the members
     for (auto& [name, p] : c.parameters)
-      if (p->defined()) f(prefix + name, *p);
-    for (auto& [name, child] : c.children) child->for_each_parameter(prefix + name + ".", f);
+      if (p->defined()) on_parameter(prefix + name, *p);
+    for (auto& [name, b] : c.buffers)
+      if (b->defined()) on_buffer(prefix + name, *b);
+    for (auto& [name, child] : c.children) child->for_each_entry(prefix + name + ".", on_parameter, on_buffer);
   }
 
   bool training_ = true;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// softmax and log_softmax over one dimension, with the max subtracted for numerical stability.
+// softmax and log_softmax over one dimension (the max subtracted for numerical stability), and gelu.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #include "tapegrad/ops/reduce.hpp"
 
@@ -112,6 +113,44 @@ Tensor<T> log_softmax(const Tensor<T>& a, std::int64_t dim) {
                        }
                      });
                      grads.add(0, gx);
+                   });
+  return out;
+}
+
+/// The Gaussian error linear unit, like torch.nn.functional.gelu: x * Φ(x) with Φ the standard
+/// normal CDF, 0.5 * x * (1 + erf(x / sqrt(2))) for approximate = "none" (the default), or
+/// 0.5 * x * (1 + tanh(sqrt(2 / π) * (x + 0.044715 * x³))) for approximate = "tanh".
+/// Example: `auto y = tapegrad::gelu(x, "tanh");`
+template <class T>
+Tensor<T> gelu(const Tensor<T>& a, const std::string& approximate = "none") {
+  static_assert(std::is_floating_point_v<T>, "gelu: needs a floating-point tensor");
+  if (approximate != "none" && approximate != "tanh")
+    throw ValueError("gelu: approximate = \"" + approximate + "\" is not supported (valid: \"none\", \"tanh\")");
+  const bool use_tanh = approximate == "tanh";
+  // PyTorch's constants: kBeta = sqrt(2 / π), kKappa = 0.044715, kAlpha = 1 / sqrt(2).
+  constexpr T kAlpha = T(0.70710678118654752440), kBeta = T(0.79788456080286535588), kKappa = T(0.044715);
+  constexpr T kPdf = T(0.39894228040143267794);  // 1 / sqrt(2π)
+  Tensor<T> out = use_tanh ? detail::map(a, [](T x) {
+    return T(0.5) * x * (T(1) + std::tanh(kBeta * (x + kKappa * x * x * x)));
+  })
+                           : detail::map(a, [](T x) { return x * T(0.5) * (T(1) + std::erf(x * kAlpha)); });
+  if (detail::should_record(a))
+    detail::record(out, "GeluBackward0", detail::edges(a),
+                   [x = detail::save(a), use_tanh](Tensor<T> g, detail::GradSink& grads) {
+                     if (use_tanh)  // d/dx of 0.5x(1 + tanh(u)), u = kBeta (x + kKappa x³)
+                       grads.add(0, detail::map2(std::move(g), x, [](T gv, T xv) {
+                                   const T inner = kBeta * (xv + kKappa * xv * xv * xv);
+                                   const T t = std::tanh(inner);
+                                   const T left = T(0.5) * xv, right = T(1) + t;
+                                   const T inner_derivative = kBeta * (T(1) + T(3) * kKappa * xv * xv);
+                                   return gv * (T(0.5) * right + left * (T(1) - t * t) * inner_derivative);
+                                 }));
+                     else  // Φ(x) + x φ(x)
+                       grads.add(0, detail::map2(std::move(g), x, [](T gv, T xv) {
+                                   const T cdf = T(0.5) * (T(1) + std::erf(xv * kAlpha));
+                                   const T pdf = kPdf * std::exp(T(-0.5) * xv * xv);
+                                   return gv * (cdf + xv * pdf);
+                                 }));
                    });
   return out;
 }
