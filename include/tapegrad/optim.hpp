@@ -7,5 +7,6 @@
 #include "tapegrad/optim/clip_grad.hpp"
 #include "tapegrad/optim/lr_scheduler.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/rmsprop.hpp"
 #include "tapegrad/optim/sgd.hpp"
 #include "tapegrad/optim/sparse_adam.hpp"

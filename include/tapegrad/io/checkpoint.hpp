@@ -124,7 +124,20 @@ class Checkpoint {
       const optim::OptimizerStateDict<T> state = optimizer_->state_dict();
       meta["optimizer"] = optimizer_->name();
       meta["optimizer.parameters"] = std::to_string(optimizer_->parameters().size());
-      meta["optimizer.param_groups"] = detail::named_values_json(op, "optimizer option", state.param_groups.at(0).options);
+      // One group: its options as an object (the format before parameter groups); several: an array of
+      // objects, each with its "params" (ids), as PyTorch's param_groups.
+      if (state.param_groups.size() == 1) {
+        meta["optimizer.param_groups"] = detail::named_values_json(op, "optimizer option", state.param_groups[0].options);
+      } else {
+        std::string groups = "[";
+        for (const auto& group : state.param_groups) {
+          optim::NamedValues values = group.options;
+          values.emplace_back("params", std::vector<double>(group.params.begin(), group.params.end()));
+          if (groups.size() > 1) groups += ',';
+          groups += detail::named_values_json(op, "optimizer option", values);
+        }
+        meta["optimizer.param_groups"] = groups + "]";
+      }
       std::string per_param = "{";
       for (const auto& [index, s] : state.state) {
         if (per_param.size() > 1) per_param += ',';
@@ -187,8 +200,9 @@ class Checkpoint {
         throw ValueError(tapegrad::detail::cat("Checkpoint::load: ", file.name(), " holds the state of optimiser ", text("optimizer"),
                                                ", not of ", optimizer_->name()));
       optimizer_state = read_optimizer_state(file, tensors, text("optimizer.param_groups"), text("optimizer.state"));
-      for (std::int64_t i = 0, n = integer("optimizer.parameters"); i < n; ++i)
-        optimizer_state.param_groups[0].params.push_back(i);
+      if (optimizer_state.param_groups.size() == 1 && optimizer_state.param_groups[0].params.empty())
+        for (std::int64_t i = 0, n = integer("optimizer.parameters"); i < n; ++i)
+          optimizer_state.param_groups[0].params.push_back(i);
     }
     optim::NamedValues scheduler_state;
     if (scheduler_) {
@@ -240,10 +254,29 @@ class Checkpoint {
   static optim::OptimizerStateDict<T> read_optimizer_state(const detail::ReadFile& file, const nn::StateDict<T>& tensors,
                                                            const std::string& groups, const std::string& per_param) {
     optim::OptimizerStateDict<T> out;
-    typename optim::OptimizerStateDict<T>::ParamGroup group;
     {
       detail::MetadataText m(file, "optimizer.param_groups", groups);
-      group.options = detail::read_named_values(m.json, "optimizer option");
+      if (m.json.peek() == detail::JsonReader::Kind::Array) {  // several groups, each with its "params"
+        m.json.begin_array("optimizer param_groups");
+        while (m.json.next_element()) {
+          typename optim::OptimizerStateDict<T>::ParamGroup group;
+          for (auto& [name, values] : detail::read_named_values(m.json, "optimizer option")) {
+            if (name != "params") {
+              group.options.emplace_back(name, std::move(values));
+              continue;
+            }
+            for (double id : values) {
+              if (!(id >= 0 && id < 9007199254740992.0 && std::floor(id) == id))
+                file.fail(tapegrad::detail::cat("metadata \"optimizer.param_groups\": parameter id ", id, " is not an index"));
+              group.params.push_back(static_cast<std::int64_t>(id));
+            }
+          }
+          out.param_groups.push_back(std::move(group));
+        }
+      } else {
+        out.param_groups.emplace_back();
+        out.param_groups[0].options = detail::read_named_values(m.json, "optimizer option");
+      }
       m.json.finish();
     }
     detail::MetadataText m(file, "optimizer.state", per_param);
@@ -267,7 +300,6 @@ class Checkpoint {
       for (const auto& [index, s] : out.state) listed = listed || name.rfind(tapegrad::detail::cat("optimizer.state.", index, "."), 0) == 0;
       if (!listed) file.fail("tensor \"" + name + "\" belongs to no parameter listed in metadata \"optimizer.state\"");
     }
-    out.param_groups.push_back(std::move(group));
     return out;
   }
 

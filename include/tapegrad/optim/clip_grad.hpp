@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// clip_grad_norm_: rescales gradients so that their joint norm is at most max_norm, as PyTorch's.
+// clip_grad_norm_ and clip_grad_value_: rescale or clamp gradients in place, as PyTorch's.
 #pragma once
 
 #include <algorithm>
@@ -86,6 +86,34 @@ template <class T>
 double clip_grad_norm_(const Tensor<T>& parameter, double max_norm, double norm_type = 2.0,
                        bool error_if_nonfinite = false) {
   return clip_grad_norm_(std::vector<Tensor<T>>{parameter}, max_norm, norm_type, error_if_nonfinite);
+}
+
+/// Clamps every element of the parameters' gradients into [-clip_value, clip_value] in place
+/// (PyTorch's clip_grad_value_); NaN stays NaN, as with clamp. Parameters without a gradient are
+/// ignored. A sparse gradient is replaced by its coalesced form (duplicate rows summed) with its
+/// values clamped, so it equals the clamped to_dense() (PyTorch 1.13 fails on sparse gradients).
+/// clip_value must be >= 0 (PyTorch clamps everything to it when negative).
+/// Example: `tapegrad::nn::utils::clip_grad_value_(model.parameters(), 0.5);`
+template <class T>
+void clip_grad_value_(const std::vector<Tensor<T>>& parameters, double clip_value) {
+  static_assert(std::is_floating_point_v<T>, "clip_grad_value_: gradients are float or double tensors");
+  if (!(clip_value >= 0)) throw ValueError(detail::cat("clip_grad_value_: clip_value must be >= 0, got ", clip_value));
+  const T hi = static_cast<T>(clip_value), lo = -hi;  // PyTorch rounds the bounds to the gradient's type
+  for (const Tensor<T>& p : parameters) {
+    Tensor<T> handle = p;  // shares the parameter, so its gradient is the parameter's
+    Tensor<T>& g = handle.mutable_grad();
+    if (!g.defined()) continue;
+    if (g.is_sparse()) g = g.coalesce();
+    Tensor<T> values = g.is_sparse() ? g.values() : g;
+    T* x = values.data();
+    for (std::int64_t i = 0; i < values.numel(); ++i) x[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+  }
+}
+
+/// clip_grad_value_ for a single parameter.
+template <class T>
+void clip_grad_value_(const Tensor<T>& parameter, double clip_value) {
+  clip_grad_value_(std::vector<Tensor<T>>{parameter}, clip_value);
 }
 
 }  // namespace tapegrad::nn::utils

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Optimizer<T>: the parameters an optimiser updates, zero_grad(), and the checks every step shares.
+// Optimizer<T>: parameter groups with their options, zero_grad(), the state dict and the checks every step shares.
 #pragma once
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -274,6 +275,10 @@ class NamedValuesReader {
       throw ValueError(cat(where_, ": \"", name, "\" must be a whole number >= 0, got ", v));
     return static_cast<std::int64_t>(v);
   }
+  /// `n` numbers (one per parameter group, say).
+  std::vector<double> values(const std::string& name, std::size_t n) { return get(name, n); }
+  /// Any number of numbers.
+  std::vector<double> any_values(const std::string& name) { return get(name, kAny); }
   /// Throws if a name was never read (an option this optimiser does not have).
   void finish() const {
     for (const auto& item : values_)
@@ -285,7 +290,7 @@ class NamedValuesReader {
   const std::vector<double>& get(const std::string& name, std::size_t n) {
     for (const auto& item : values_)
       if (item.first == name) {
-        if (item.second.size() != n)
+        if (n != kAny && item.second.size() != n)
           throw ValueError(cat(where_, ": \"", name, "\" must have ", n, n == 1 ? " value" : " values", ", got ",
                                item.second.size()));
         read_.push_back(name);
@@ -294,6 +299,7 @@ class NamedValuesReader {
     throw ValueError(cat(where_, ": missing entry \"", name, "\""));
   }
 
+  static constexpr std::size_t kAny = static_cast<std::size_t>(-1);
   std::string where_;
   const optim::NamedValues& values_;
   std::vector<std::string> read_;
@@ -348,11 +354,149 @@ class ParamStateReader {
 
 namespace optim {
 
-/// What every optimiser shares: its parameters (tensor handles, so per-parameter state follows the
-/// parameter even when copy-on-write moves its elements), zero_grad() and the learning rate.
+/// What schedulers (and users) can read and change in any optimiser's options without knowing its
+/// type, as libtorch's OptimizerOptions: the learning rate, and the momentum OneCycleLR cycles.
+class OptimizerOptions {
+ public:
+  virtual ~OptimizerOptions() = default;
+  /// The learning rate (PyTorch's group["lr"]).
+  virtual double get_lr() const = 0;
+  /// Sets the learning rate; the optimiser checks it before its next step.
+  virtual void set_lr(double lr) = 0;
+  /// The option OneCycleLR cycles: "momentum" (SGD, RMSprop), "betas" (its first value: Adam, AdamW,
+  /// SparseAdam) or "" (none: Adagrad).
+  virtual const char* momentum_name() const { return ""; }
+  /// The value of that option (beta1 for "betas").
+  virtual double get_momentum() const { return 0; }
+  /// Sets that option (beta1 for "betas").
+  virtual void set_momentum(double) {}
+  /// Whether the option named `name` (PyTorch's key) was set explicitly rather than left at its
+  /// default: a parameter group's own options override the optimiser's defaults only where set.
+  virtual bool is_set(const std::string& name) const = 0;
+  /// The type's name ("SGDOptions"), for messages.
+  virtual const char* type_name() const = 0;
+  /// A copy of the same type.
+  virtual std::unique_ptr<OptimizerOptions> clone() const = 0;
+
+ protected:
+  OptimizerOptions() = default;
+  OptimizerOptions(const OptimizerOptions&) = default;
+  OptimizerOptions& operator=(const OptimizerOptions&) = default;
+};
+
+}  // namespace optim
+
+namespace detail {
+
+/// The OptimizerOptions plumbing every options class shares (CRTP): lr through get_lr/set_lr, cloning,
+/// and the names of the options set explicitly (set() records them).
+template <class Derived>
+class OptionsBase : public optim::OptimizerOptions {
+ public:
+  double get_lr() const override { return self().lr(); }
+  void set_lr(double lr) override { static_cast<Derived&>(*this).lr(lr); }
+  bool is_set(const std::string& name) const override {
+    return std::find(set_.begin(), set_.end(), name) != set_.end();
+  }
+  std::unique_ptr<optim::OptimizerOptions> clone() const override { return std::make_unique<Derived>(self()); }
+
+ protected:
+  /// Stores `value` in `field`, records `name` as set, and returns the options for chaining.
+  template <class V, class U>
+  Derived& set(const char* name, V& field, U value) {
+    field = static_cast<V>(value);
+    if (!is_set(name)) set_.emplace_back(name);
+    return static_cast<Derived&>(*this);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+  std::vector<std::string> set_;
+};
+
+}  // namespace detail
+
+namespace optim {
+
+/// Parameters that share options, as an entry of PyTorch's list of parameter-group dicts (libtorch's
+/// OptimizerParamGroup). The options a group sets explicitly override the optimiser's defaults; the
+/// others fall back to them, as a PyTorch group dict's missing keys do.
+/// Example, no weight decay on biases and embeddings:
+///   AdamW<float> opt({ParamGroup<float>(decay_params),
+///                     ParamGroup<float>(no_decay_params, AdamWOptions().weight_decay(0))},
+///                    AdamWOptions(1e-3));
+template <class T>
+class ParamGroup {
+ public:
+  /// A group with the optimiser's default options (PyTorch's {"params": params}).
+  ParamGroup(std::vector<Tensor<T>> params) : params_(std::move(params)) {}  // NOLINT: implicit, as a dict
+  /// A group with its own options (PyTorch's {"params": params, "lr": ..., ...}); options of another
+  /// optimiser's type are refused when the group is added.
+  ParamGroup(std::vector<Tensor<T>> params, const OptimizerOptions& options)
+      : params_(std::move(params)), options_(options.clone()) {}
+  ParamGroup(const ParamGroup& other)
+      : params_(other.params_), options_(other.options_ ? other.options_->clone() : nullptr) {}
+  ParamGroup(ParamGroup&&) noexcept = default;
+  // Not assignable: an optimiser's groups keep their parameters, only their options change.
+  ParamGroup& operator=(const ParamGroup&) = delete;
+
+  /// The group's parameters.
+  const std::vector<Tensor<T>>& params() const noexcept { return params_; }
+  /// Whether the group has options of its own (always, once in an optimiser: the merged ones).
+  bool has_options() const noexcept { return options_ != nullptr; }
+  /// The group's options: `opt.param_groups()[1].options().set_lr(0.01)`.
+  OptimizerOptions& options() {
+    if (!options_) throw ValueError("ParamGroup::options: this group has no options of its own (it uses the optimiser's defaults)");
+    return *options_;
+  }
+  const OptimizerOptions& options() const { return const_cast<ParamGroup&>(*this).options(); }
+  /// The options as their own type: `group.options_as<SGDOptions>().momentum()`.
+  template <class Options>
+  Options& options_as() {
+    auto* typed = dynamic_cast<Options*>(&options());
+    if (!typed) throw ValueError(detail::cat("ParamGroup::options_as: the group's options are ", options().type_name()));
+    return *typed;
+  }
+  template <class Options>
+  const Options& options_as() const {
+    return const_cast<ParamGroup&>(*this).template options_as<Options>();
+  }
+
+ private:
+  template <class>
+  friend class Optimizer;
+  std::vector<Tensor<T>> params_;
+  std::unique_ptr<OptimizerOptions> options_;
+};
+
+/// An optimiser's parameter groups, as `optimizer.param_groups` in PyTorch: each group's options can
+/// be read and changed, the list itself only grows through add_param_group().
+template <class T>
+class ParamGroups {
+ public:
+  explicit ParamGroups(std::vector<ParamGroup<T>>& groups) noexcept : groups_(&groups) {}
+  std::size_t size() const noexcept { return groups_->size(); }
+  /// Group i; IndexError when out of range.
+  ParamGroup<T>& operator[](std::size_t i) const {
+    if (i >= groups_->size())
+      throw IndexError(detail::cat("param_groups: index ", i, " is out of range for ", groups_->size(), " groups"));
+    return (*groups_)[i];
+  }
+  typename std::vector<ParamGroup<T>>::iterator begin() const noexcept { return groups_->begin(); }
+  typename std::vector<ParamGroup<T>>::iterator end() const noexcept { return groups_->end(); }
+
+ private:
+  std::vector<ParamGroup<T>>* groups_;
+};
+
+/// What every optimiser shares: its parameter groups (tensor handles, so per-parameter state follows
+/// the parameter even when copy-on-write moves its elements), zero_grad(), the learning rates and
+/// the state dict.
 ///
-/// A step runs under NoGradGuard, checks every gradient before it changes any parameter or state,
-/// skips parameters without a gradient (as PyTorch) and writes the parameters in place.
+/// Parameters are numbered across groups in order (group 0's first), as the ids of PyTorch's
+/// state_dict(). A step runs under NoGradGuard, checks every group's options and every gradient
+/// before it changes any parameter or state, skips parameters without a gradient (as PyTorch) and
+/// writes the parameters in place.
 template <class T>
 class Optimizer {
   static_assert(std::is_floating_point_v<T>, "tapegrad::optim::Optimizer<T>: T must be float or double");
@@ -385,46 +529,80 @@ class Optimizer {
     }
   }
 
-  /// The learning rate.
-  virtual double lr() const noexcept = 0;
-  /// Changes the learning rate (what schedulers call); checked like the constructor's.
-  virtual void set_lr(double lr) = 0;
+  /// The learning rate of the first parameter group (of every group, unless they differ).
+  double lr() const { return groups_.front().options().get_lr(); }
+  /// Sets the learning rate of every parameter group; checked like the constructor's, nothing
+  /// changes on error.
+  void set_lr(double lr) {
+    for (const ParamGroup<T>& group : groups_) {
+      auto trial = group.options().clone();
+      trial->set_lr(lr);
+      check_options(*trial);
+    }
+    for (ParamGroup<T>& group : groups_) group.options().set_lr(lr);
+  }
 
-  /// The parameters, in the order given to the constructor.
+  /// The parameter groups (PyTorch's optimizer.param_groups), each with all its options:
+  /// `for (auto& group : opt.param_groups()) group.options().set_lr(0.01);`
+  ParamGroups<T> param_groups() noexcept { return ParamGroups<T>(groups_); }
+  const std::vector<ParamGroup<T>>& param_groups() const noexcept { return groups_; }
+
+  /// Adds a group of parameters (PyTorch's add_param_group): its options fall back to the defaults
+  /// where it does not set them; a parameter already in the optimiser is an error. Checked first,
+  /// nothing changes on error. Example: `opt.add_param_group({head.parameters(), SGDOptions(0.01)});`
+  void add_param_group(const ParamGroup<T>& group) { add_groups({group}); }
+
+  /// The options groups fall back to (PyTorch's optimizer.defaults).
+  const OptimizerOptions& defaults() const noexcept { return *defaults_; }
+
+  /// The parameters of every group, numbered as in state_dict() (group 0's first).
   const std::vector<Tensor<T>>& parameters() const noexcept { return params_; }
 
   /// The optimiser's name, as it starts error messages ("SGD").
   const char* name() const noexcept { return name_; }
 
-  /// The optimiser's options and per-parameter state under PyTorch's names (see OptimizerStateDict).
-  /// The tensors are copies: stepping on does not change a dict already taken.
+  /// The per-parameter state and the parameter groups with their options under PyTorch's names,
+  /// laid out as PyTorch's `optimizer.state_dict()` (see OptimizerStateDict). The tensors are
+  /// copies: stepping on does not change a dict already taken.
   OptimizerStateDict<T> state_dict() const {
     OptimizerStateDict<T> out;
-    typename OptimizerStateDict<T>::ParamGroup group;
-    group.options = options_state();
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      typename OptimizerStateDict<T>::ParamGroup group;
+      group.options = options_state(groups_[g].options());
+      for (std::size_t i = group_begin(g); i < group_end(g); ++i) group.params.push_back(static_cast<std::int64_t>(i));
+      out.param_groups.push_back(std::move(group));
+    }
     for (std::size_t i = 0; i < params_.size(); ++i) {
-      group.params.push_back(static_cast<std::int64_t>(i));
       typename OptimizerStateDict<T>::ParamState s = param_state(i);
       for (auto& item : s.tensors) item.second = item.second.detach().clone();
       if (!s.tensors.empty() || !s.values.empty()) out.state.emplace_back(static_cast<std::int64_t>(i), std::move(s));
     }
-    out.param_groups.push_back(std::move(group));
     return out;
   }
 
-  /// Restores options and state from state_dict() of an optimiser of the same kind over parameters
-  /// of the same shapes. Everything is checked first; on any error nothing changes.
+  /// Restores every group's options and the state from state_dict() of an optimiser of the same kind
+  /// with groups of the same sizes over parameters of the same shapes. The defaults do not change
+  /// (as PyTorch's). Everything is checked first; on any error nothing changes.
   void load_state_dict(const OptimizerStateDict<T>& dict) {
     const std::string where = detail::cat(name_, "::load_state_dict");
-    if (dict.param_groups.size() != 1)
-      throw ValueError(detail::cat(where, ": expected 1 parameter group, got ", dict.param_groups.size()));
-    const auto& ids = dict.param_groups[0].params;
-    bool in_order = ids.size() == params_.size();
-    for (std::size_t i = 0; in_order && i < ids.size(); ++i) in_order = ids[i] == static_cast<std::int64_t>(i);
-    if (!in_order)
-      throw ValueError(detail::cat(where, ": the state dict's parameter group lists ", ids.size(),
-                                   " parameters, this optimiser has ", params_.size(), " (expected ids 0 to ",
-                                   params_.size(), " - 1 in order)"));
+    if (dict.param_groups.size() != groups_.size())
+      throw ValueError(detail::cat(where, ": expected ", groups_.size(), groups_.size() == 1 ? " parameter group" : " parameter groups",
+                                   ", got ", dict.param_groups.size()));
+    std::vector<std::unique_ptr<OptimizerOptions>> options;
+    std::vector<const OptimizerOptions*> options_of(params_.size(), nullptr);
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      const auto& ids = dict.param_groups[g].params;
+      const std::size_t first = group_begin(g), n = group_end(g) - first;
+      bool in_order = ids.size() == n;
+      for (std::size_t k = 0; in_order && k < n; ++k) in_order = ids[k] == static_cast<std::int64_t>(first + k);
+      if (!in_order)
+        throw ValueError(detail::cat(where, ": the state dict's param_groups[", g, "] lists ", ids.size(),
+                                     " parameters, this optimiser has ", n, " in that group (expected ids ", first, " to ",
+                                     first + n, " - 1 in order)"));
+      detail::NamedValuesReader reader(detail::cat(where, ": param_groups[", g, "]"), dict.param_groups[g].options);
+      options.push_back(read_options(reader));
+      for (std::size_t i = first; i < first + n; ++i) options_of[i] = options.back().get();
+    }
     std::vector<const typename OptimizerStateDict<T>::ParamState*> per_param(params_.size(), nullptr);
     for (const auto& [index, s] : dict.state) {
       if (index < 0 || index >= static_cast<std::int64_t>(params_.size()))
@@ -433,29 +611,75 @@ class Optimizer {
         throw ValueError(detail::cat(where, ": two states for parameter ", index));
       per_param[static_cast<std::size_t>(index)] = &s;
     }
-    load_state(detail::NamedValuesReader(where + ": param_groups[0]", dict.param_groups[0].options), per_param);
+    load_state(per_param, options_of);  // swaps the state in last: nothing changed if it throws
+    for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].options_ = std::move(options[g]);
   }
 
  protected:
-  /// Checks the parameters: at least one, each a defined, dense leaf, none sharing elements with another.
-  Optimizer(const char* name, std::vector<Tensor<T>> params) : params_(std::move(params)), name_(name) {
-    if (params_.empty()) throw ValueError(detail::cat(name_, ": got an empty parameter list"));
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const Tensor<T>& p = params_[i];
-      if (!p.defined()) throw ValueError(detail::cat(name_, ": parameter ", i, " is undefined"));
-      if (p.is_sparse())
-        throw ValueError(detail::cat(name_, ": parameter ", i, " is a sparse tensor; parameters must be dense"));
-      if (!p.is_leaf())
-        throw ValueError(detail::cat(name_, ": parameter ", i, " is not a leaf (it was computed by ", p.grad_fn_name(),
-                                     "); an optimiser updates leaves such as module parameters"));
-      for (std::size_t j = 0; j < i; ++j)
-        if (p.shares_storage(params_[j]))
-          throw ValueError(detail::cat(name_, ": parameters ", j, " and ", i,
-                                       " share the same elements; pass each parameter once"));
-    }
-  }
+  explicit Optimizer(const char* name) : name_(name) {}
   Optimizer(Optimizer&&) noexcept = default;
   Optimizer& operator=(Optimizer&&) noexcept = default;
+
+  /// Sets the defaults and adds the first groups; what every constructor calls (virtual functions
+  /// work from here on, unlike in this base's constructor).
+  void init(std::vector<ParamGroup<T>> groups, const OptimizerOptions& defaults) {
+    check_options(defaults);
+    defaults_ = defaults.clone();
+    std::size_t count = 0;
+    for (const ParamGroup<T>& group : groups) count += group.params().size();
+    if (count == 0) throw ValueError(detail::cat(name_, ": got an empty parameter list"));
+    add_groups(groups);
+  }
+
+  /// Checks new groups (their parameters against each other and the optimiser's, their options
+  /// merged over the defaults), then adds them and their parameters' state.
+  void add_groups(const std::vector<ParamGroup<T>>& groups) {
+    std::vector<Tensor<T>> all = params_;
+    std::vector<std::size_t> group_of = group_of_param();
+    std::vector<std::unique_ptr<OptimizerOptions>> resolved;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::size_t group_index = groups_.size() + g;
+      for (const Tensor<T>& p : groups[g].params()) {
+        const std::size_t i = all.size();
+        check_param(p, i);
+        for (std::size_t j = 0; j < i; ++j)
+          if (p.shares_storage(all[j])) {
+            if (group_of[j] == group_index)
+              throw ValueError(detail::cat(name_, ": parameters ", j, " and ", i,
+                                           " share the same elements; pass each parameter once"));
+            throw ValueError(detail::cat(name_, ": parameter ", i, " (in parameter group ", group_index, ") is also parameter ", j,
+                                         " (in parameter group ", group_of[j],
+                                         "); a parameter can be in only one group"));
+          }
+        all.push_back(p);
+        group_of.push_back(group_index);
+      }
+      resolved.push_back(resolve(groups[g], group_index));
+    }
+    // Checked: nothing below throws but allocation.
+    const std::size_t first_new = params_.size();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      ParamGroup<T> group(groups[g].params());
+      group.options_ = std::move(resolved[g]);
+      group_begin_.push_back(params_.size());
+      for (const Tensor<T>& p : group.params()) params_.push_back(p);
+      groups_.push_back(std::move(group));
+    }
+    for (std::size_t i = first_new; i < params_.size(); ++i) add_param_state(i, groups_[group_of[i]].options());
+  }
+
+  /// Index of the first parameter of group g, and one past its last.
+  std::size_t group_begin(std::size_t g) const noexcept { return group_begin_[g]; }
+  std::size_t group_end(std::size_t g) const noexcept {
+    return g + 1 < group_begin_.size() ? group_begin_[g + 1] : params_.size();
+  }
+  /// Group g's options as the optimiser's options type; IndexError when there is no group g.
+  template <class Options>
+  const Options& group_options(std::size_t g) const {
+    if (g >= groups_.size())
+      throw IndexError(detail::cat(name_, "::options: parameter group ", g, " does not exist (there are ", groups_.size(), ")"));
+    return static_cast<const Options&>(groups_[g].options());
+  }
 
   /// Position of `param` among the parameters (the same tensor, not just equal values).
   std::size_t index_of(const Tensor<T>& param, const char* caller) const {
@@ -464,10 +688,12 @@ class Optimizer {
     throw ValueError(detail::cat(name_, "::", caller, ": the tensor is not one of this optimiser's parameters"));
   }
 
-  /// Checks every gradient before a step changes anything: its shape, and for a sparse one its
-  /// layout and row indices. `accept(i, grad)` throws if the optimiser refuses that layout.
+  /// Checks every group's options (a scheduler or a user may have changed them), then every
+  /// gradient before a step changes anything: its shape, and for a sparse one its layout and row
+  /// indices. `accept(i, grad)` throws if the optimiser refuses that layout.
   template <class Accept>
   void check_gradients(Accept&& accept) const {
+    for (const ParamGroup<T>& group : groups_) check_options(group.options());
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const Tensor<T>& p = params_[i];
       const Tensor<T> g = p.grad();
@@ -481,14 +707,20 @@ class Optimizer {
     }
   }
 
-  /// The options of the one parameter group, under PyTorch's names.
-  virtual NamedValues options_state() const = 0;
+  /// Throws the ValueError of the first bad option (options of this optimiser's type).
+  virtual void check_options(const OptimizerOptions& options) const = 0;
+  /// Options under PyTorch's names (options of this optimiser's type).
+  virtual NamedValues options_state(const OptimizerOptions& options) const = 0;
+  /// Reads options written by options_state, checked (read every name, then finish()).
+  virtual std::unique_ptr<OptimizerOptions> read_options(detail::NamedValuesReader& reader) const = 0;
+  /// Adds the state of new parameter i, in a group with `options`.
+  virtual void add_param_state(std::size_t i, const OptimizerOptions& options) = 0;
   /// The state of parameter i, under PyTorch's names (empty if it has none yet).
   virtual typename OptimizerStateDict<T>::ParamState param_state(std::size_t i) const = 0;
-  /// Reads and checks the options and every parameter's state (null: none), then replaces the
-  /// optimiser's own; must change nothing if it throws.
-  virtual void load_state(detail::NamedValuesReader options,
-                          const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param) = 0;
+  /// Reads and checks every parameter's state (null: none; `options[i]` are its group's new
+  /// options), then replaces the optimiser's own; must change nothing if it throws.
+  virtual void load_state(const std::vector<const typename OptimizerStateDict<T>::ParamState*>& per_param,
+                          const std::vector<const OptimizerOptions*>& options) = 0;
 
   /// A reader for parameter i's state in load_state.
   detail::ParamStateReader<T> state_reader(std::size_t i, const typename OptimizerStateDict<T>::ParamState* s) const {
@@ -496,9 +728,44 @@ class Optimizer {
   }
 
   std::vector<Tensor<T>> params_;
+  std::vector<ParamGroup<T>> groups_;
   detail::RowCoalescer<T> rows_;  // scratch for sparse gradients, reused across steps
 
  private:
+  /// A group's options: its own merged over the defaults (PyTorch's setdefault), checked.
+  std::unique_ptr<OptimizerOptions> resolve(const ParamGroup<T>& group, std::size_t g) const {
+    // An lr without default (SGDOptions()) must come from the group, as PyTorch's `required`.
+    if (std::isnan(defaults_->get_lr()) && !defaults_->is_set("lr") && !(group.has_options() && group.options_->is_set("lr")))
+      throw ValueError(detail::cat(name_, ": parameter group ", g,
+                                   " did not specify lr, which has no default (give it to the group or to the optimiser)"));
+    if (!group.has_options()) return defaults_->clone();
+    const OptimizerOptions& own = *group.options_;
+    if (std::strcmp(own.type_name(), defaults_->type_name()) != 0)
+      throw ValueError(detail::cat(name_, ": parameter group ", g, " has ", own.type_name(), "; ", name_, " takes ",
+                                   defaults_->type_name()));
+    NamedValues merged = options_state(*defaults_);
+    const NamedValues overrides = options_state(own);
+    for (std::size_t k = 0; k < merged.size(); ++k)
+      if (own.is_set(merged[k].first)) merged[k].second = overrides[k].second;
+    detail::NamedValuesReader reader(detail::cat(name_, ": parameter group ", g), merged);
+    return read_options(reader);
+  }
+
+  std::vector<std::size_t> group_of_param() const {
+    std::vector<std::size_t> out;
+    for (std::size_t g = 0; g < groups_.size(); ++g) out.insert(out.end(), group_end(g) - group_begin(g), g);
+    return out;
+  }
+
+  void check_param(const Tensor<T>& p, std::size_t i) const {
+    if (!p.defined()) throw ValueError(detail::cat(name_, ": parameter ", i, " is undefined"));
+    if (p.is_sparse())
+      throw ValueError(detail::cat(name_, ": parameter ", i, " is a sparse tensor; parameters must be dense"));
+    if (!p.is_leaf())
+      throw ValueError(detail::cat(name_, ": parameter ", i, " is not a leaf (it was computed by ", p.grad_fn_name(),
+                                   "); an optimiser updates leaves such as module parameters"));
+  }
+
   void check_sparse(std::size_t i, const Tensor<T>& g) const {
     if (g.dim() == 0)
       throw ShapeError(detail::cat(name_, "::step: parameter ", i, " is 0-d and cannot have a sparse gradient"));
@@ -520,8 +787,18 @@ class Optimizer {
                                      " at position ", k, ", out of range [0, ", rows, ")"));
   }
 
+  std::unique_ptr<OptimizerOptions> defaults_;
+  std::vector<std::size_t> group_begin_;  // index of each group's first parameter
   const char* name_;
 };
+
+/// The optimiser constructors' groups for a plain parameter list: one group with the defaults.
+template <class T>
+std::vector<ParamGroup<T>> single_group(std::vector<Tensor<T>> params) {
+  std::vector<ParamGroup<T>> out;
+  out.emplace_back(std::move(params));
+  return out;
+}
 
 }  // namespace optim
 }  // namespace tapegrad
