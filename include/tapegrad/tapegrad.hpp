@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tapegrad/autograd.hpp"
+#include "tapegrad/data.hpp"
 #include "tapegrad/error.hpp"
 #include "tapegrad/factories.hpp"
 #include "tapegrad/grad_mode.hpp"
