@@ -2,11 +2,13 @@
 // Reads the golden tensors that tests/reference/make_golden.py wrote from PyTorch 1.13.1.
 #pragma once
 
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <tapegrad/tapegrad.hpp>
@@ -34,7 +36,11 @@ class Golden {
         r.shape.push_back(s);
       }
       std::string v;
-      while (fields >> v) r.values.push_back(v == "nan" ? NAN : v == "inf" ? INFINITY : v == "-inf" ? -INFINITY : std::stod(v));
+      while (fields >> v) {
+        r.values.push_back(v == "nan" ? NAN : v == "inf" ? INFINITY : v == "-inf" ? -INFINITY : std::stod(v));
+        // Integers are kept exactly too: int64 extremes do not survive a trip through double.
+        if (r.dtype == "int64") r.integers.push_back(std::stoll(v));
+      }
       records_[key] = std::move(r);
     }
   }
@@ -50,6 +56,13 @@ class Golden {
   template <class T>
   tapegrad::Tensor<T> tensor(const std::string& key, bool requires_grad = false) const {
     const Record& r = record(key);
+    if constexpr (std::is_integral_v<T>) {
+      if (r.dtype == "int64") {
+        std::vector<T> v;
+        for (std::int64_t i : r.integers) v.push_back(static_cast<T>(i));
+        return tapegrad::tensor<T>(v, r.shape, requires_grad);
+      }
+    }
     std::vector<T> v(r.values.begin(), r.values.end());
     return tapegrad::tensor<T>(v, r.shape, requires_grad);
   }
@@ -59,6 +72,7 @@ class Golden {
     std::string dtype;
     tapegrad::Shape shape;
     std::vector<double> values;
+    std::vector<std::int64_t> integers;  // the same values, exactly, for int64 records
   };
   const Record& record(const std::string& key) const {
     auto it = records_.find(key);
