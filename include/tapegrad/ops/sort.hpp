@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/ops/compare.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
 
@@ -35,12 +36,6 @@ struct AlongDim {
     return a;
   }
 };
-
-/// Throws a ValueError naming `op` for a default-constructed tensor.
-template <class T>
-void defined_or_throw(const char* op, const Tensor<T>& t) {
-  if (!t.defined()) throw ValueError(cat(op, ": the input tensor is undefined (default-constructed)"));
-}
 
 template <class T>
 bool is_nan_value(T v) {
@@ -112,7 +107,7 @@ void record_selection(Tensor<T>& values, const char* node_name, const Tensor<T>&
 template <class T, class Better>
 std::tuple<Tensor<T>, Tensor<std::int64_t>> extreme_along(const char* op, const char* node_name, const Tensor<T>& a,
                                                           std::int64_t dim, bool keepdim, Better better) {
-  defined_or_throw(op, a);
+  require_defined(op, "the input tensor", a);
   Tensor<std::int64_t> indices = arg_extreme(op, a, dim, keepdim, better);
   const std::int64_t d = normalize_dim(op, dim, a.dim());
   Tensor<T> values = gather_along(a, AlongDim::of(a.shape(), d), indices, 1);
@@ -124,7 +119,7 @@ std::tuple<Tensor<T>, Tensor<std::int64_t>> extreme_along(const char* op, const 
 /// to the result (every NaN when the result is NaN), as PyTorch's evenly_distribute_backward.
 template <class T, class Better>
 Tensor<T> extreme_all(const char* op, const char* node_name, const Tensor<T>& a, Better better) {
-  defined_or_throw(op, a);
+  require_defined(op, "the input tensor", a);
   const std::int64_t at = arg_extreme(op, a, std::nullopt, false, better).item();
   Tensor<T> out = scalar_tensor<T>(a.data()[at]);
   if constexpr (std::is_floating_point_v<T>) {
@@ -149,8 +144,8 @@ Tensor<T> extreme_all(const char* op, const char* node_name, const Tensor<T>& a,
 /// between equal inputs, and goes to both where the result is NaN (PyTorch 1.13's formula).
 template <class T, class Wins>
 Tensor<T> extreme_pair(const char* op, const char* node_name, const Tensor<T>& a, const Tensor<T>& b, Wins wins) {
-  defined_or_throw(op, a);
-  defined_or_throw(op, b);
+  require_defined(op, "the input tensor", a);
+  require_defined(op, "the input tensor", b);
   Tensor<T> out = broadcast_map(op, a, b, [wins](T x, T y) { return is_nan_value(x) ? x : is_nan_value(y) ? y : wins(x, y) ? x : y; });
   if constexpr (std::is_floating_point_v<T>) {
     if (should_record(a, b))
@@ -213,7 +208,7 @@ std::tuple<Tensor<T>, Tensor<std::int64_t>> order_along(const Tensor<T>& a, std:
 template <class T>
 std::tuple<Tensor<T>, Tensor<std::int64_t>> sort_values(const char* op, const Tensor<T>& a, std::int64_t dim,
                                                         bool descending, bool stable) {
-  defined_or_throw(op, a);
+  require_defined(op, "the input tensor", a);
   const std::int64_t d = normalize_dim(op, dim, a.dim());
   const std::int64_t len = a.dim() == 0 ? 1 : a.shape()[static_cast<std::size_t>(d)];
   return order_along(a, d, len, descending, [stable](auto& queue, auto less) {
@@ -330,7 +325,7 @@ template <class T>
 std::tuple<Tensor<T>, Tensor<std::int64_t>> topk(const Tensor<T>& a, std::int64_t k, std::int64_t dim = -1,
                                                  bool largest = true, bool sorted = true) {
   static_assert(!std::is_same_v<T, bool>, "topk: not implemented for bool tensors (as in PyTorch)");
-  detail::defined_or_throw("topk", a);
+  detail::require_defined("topk", "the input tensor", a);
   const std::int64_t d = detail::normalize_dim("topk", dim, a.dim());
   const std::int64_t len = a.dim() == 0 ? 1 : a.shape()[static_cast<std::size_t>(d)];
   if (k < 0 || k > len)
@@ -382,7 +377,7 @@ Tensor<std::int64_t> argsort(const Tensor<T>& a, std::int64_t dim = -1, bool des
 /// give int64, as in PyTorch. The gradient is the reversed running sum of g ("CumsumBackward0").
 template <class T>
 Tensor<detail::sum_t<T>> cumsum(const Tensor<T>& a, std::int64_t dim) {
-  detail::defined_or_throw("cumsum", a);
+  detail::require_defined("cumsum", "the input tensor", a);
   const std::int64_t d = detail::normalize_dim("cumsum", dim, a.dim());
   if constexpr (!std::is_same_v<detail::sum_t<T>, T>) {
     return detail::cumulative_sum(a.template to<std::int64_t>(), d, false);
