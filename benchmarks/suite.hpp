@@ -20,6 +20,10 @@
 
 #include <Eigen/Core>
 #include <sys/resource.h>
+#include <tapegrad/detail/gemm.hpp>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #if defined(TAPEGRAD_OPENMP)
 #include <omp.h>
@@ -55,7 +59,7 @@ inline bool openmp_on() {
 /// Thread counts each case runs at: 1, and 2 when tapegrad was built with OpenMP.
 inline std::vector<int> thread_counts() { return openmp_on() ? std::vector<int>{1, 2} : std::vector<int>{1}; }
 
-/// OpenBLAS's own controls, when OpenBLAS is loaded (by libtorch or by EIGEN_USE_BLAS): looked up
+/// OpenBLAS's own controls, when OpenBLAS is loaded (by libtorch or by TAPEGRAD_USE_BLAS): looked up
 /// at run time, so the programs need no OpenBLAS at link time.
 inline void openblas_set_threads(int threads) {
   using Fn = void (*)(int);
@@ -106,11 +110,8 @@ inline void print_header(const char* title) {
 #else
   const char* compiler = "g++ " __VERSION__;
 #endif
-#if defined(EIGEN_USE_BLAS)
-  const char* blas = "on (Eigen's GEMM runs in the BLAS)";
-#else
-  const char* blas = "off (Eigen's own GEMM)";
-#endif
+  const char* blas = tapegrad::detail::gemm_uses_blas() ? "on (matrix products in the BLAS, kernels chosen at run time)"
+                                                       : "off (Eigen's GEMM, the compiler's vector ISA)";
   // What the compiler was allowed to use: the default build has no -march (TAPEGRAD_BENCH_NATIVE adds it).
 #if defined(__AVX512F__)
   const char* isa = "AVX-512";
@@ -128,7 +129,7 @@ inline void print_header(const char* title) {
 #else
   const char* arch = "no -march";
 #endif
-  std::printf("build: %s, -O3, %s (vector ISA %s), OpenMP %s, EIGEN_USE_BLAS %s\n", compiler, arch, isa,
+  std::printf("build: %s, -O3, %s (vector ISA %s), OpenMP %s, TAPEGRAD_USE_BLAS %s\n", compiler, arch, isa,
               openmp_on() ? "on (threads 1 and 2)" : "off (1 thread)", blas);
   std::printf("peer: %s\n", torch_peer::describe().c_str());
   std::printf("OpenBLAS: %s (OPENBLAS_CORETYPE %s)\n", openblas_description().c_str(),
@@ -235,32 +236,89 @@ inline Result run(const Case& c, int rounds = 3, int reps = 3) {
   return r;
 }
 
-/// This core's fp32 FMA peak in GFLOP/s, measured: 12 independent chains of Eigen's widest packet
-/// FMA (latency-bound chains would hide the throughput), about 0.1 s.
-inline double fma_peak_gflops() {
-  using P = Eigen::internal::packet_traits<float>::type;
-  constexpr int lanes = static_cast<int>(sizeof(P) / sizeof(float));
-  const P a = Eigen::internal::pset1<P>(0.9999f), b = Eigen::internal::pset1<P>(1e-4f);
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    P c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = b, c7 = b, c8 = b, c9 = b, c10 = b, c11 = b;
-    const long iters = quick() ? 100000 : 2000000;
-    const double t0 = now_seconds();
-    for (long k = 0; k < iters; ++k) {
-      using Eigen::internal::pmadd;
-      c0 = pmadd(c0, a, b), c1 = pmadd(c1, a, b), c2 = pmadd(c2, a, b), c3 = pmadd(c3, a, b);
-      c4 = pmadd(c4, a, b), c5 = pmadd(c5, a, b), c6 = pmadd(c6, a, b), c7 = pmadd(c7, a, b);
-      c8 = pmadd(c8, a, b), c9 = pmadd(c9, a, b), c10 = pmadd(c10, a, b), c11 = pmadd(c11, a, b);
-    }
-    const double dt = now_seconds() - t0;
-    const P sum = Eigen::internal::padd(Eigen::internal::padd(Eigen::internal::padd(c0, c1), Eigen::internal::padd(c2, c3)),
-                                        Eigen::internal::padd(Eigen::internal::padd(c4, c5), Eigen::internal::padd(c6, c7)));
-    const P sum2 = Eigen::internal::padd(Eigen::internal::padd(c8, c9), Eigen::internal::padd(c10, c11));
-    volatile float sink = Eigen::internal::predux(Eigen::internal::padd(sum, sum2));
-    (void)sink;
-    best = std::max(best, static_cast<double>(iters) * 12 * 2 * lanes / dt * 1e-9);
+/// The widest FMA this CPU runs, chosen at run time (cpuid): the benchmarks are built without
+/// -march, so the compiler's own vector ISA says nothing about the host's peak.
+struct FmaPeak {
+  double gflops;    // single-thread fp32, 12 independent FMA chains (enough to hide the latency)
+  const char* isa;  // "AVX-512", "AVX2+FMA" or "SSE2 (no FMA)"
+};
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// Each kernel runs `iters` rounds of 12 independent multiply-adds on full vectors and returns the
+// sum so the work cannot be dropped. Only called when cpuid says the CPU has the instructions.
+__attribute__((target("avx512f"))) inline float fma_chains_avx512(long iters) {
+  const __m512 a = _mm512_set1_ps(0.9999f), b = _mm512_set1_ps(1e-4f);
+  __m512 c[12];
+  for (auto& v : c) v = a;
+  for (long k = 0; k < iters; ++k)
+    for (auto& v : c) v = _mm512_fmadd_ps(v, a, b);
+  __m512 sum = c[0];
+  for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, c[j]);
+  alignas(64) float lanes[16];  // not _mm512_reduce_add_ps: GCC 12's trips -Wuninitialized
+  _mm512_store_ps(lanes, sum);
+  return lanes[0] + lanes[15];
+}
+__attribute__((target("avx2,fma"))) inline float fma_chains_avx2(long iters) {
+  const __m256 a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-4f);
+  __m256 c[12];
+  for (auto& v : c) v = a;
+  for (long k = 0; k < iters; ++k)
+    for (auto& v : c) v = _mm256_fmadd_ps(v, a, b);
+  __m256 sum = c[0];
+  for (int j = 1; j < 12; ++j) sum = _mm256_add_ps(sum, c[j]);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, sum);
+  return lanes[0] + lanes[7];
+}
+#endif
+#if defined(__x86_64__)
+// SSE2 has no FMA: a multiply and an add per lane are the peak of the baseline ISA.
+inline float fma_chains_sse2(long iters) {
+  const __m128 a = _mm_set1_ps(0.9999f), b = _mm_set1_ps(1e-4f);
+  __m128 c[12];
+  for (auto& v : c) v = a;
+  for (long k = 0; k < iters; ++k)
+    for (auto& v : c) v = _mm_add_ps(_mm_mul_ps(v, a), b);
+  __m128 sum = c[0];
+  for (int j = 1; j < 12; ++j) sum = _mm_add_ps(sum, c[j]);
+  return _mm_cvtss_f32(sum);
+}
+#else
+inline float fma_chains_sse2(long iters) {  // not x86: scalar chains, a lower bound of the peak
+  float c[12] = {};
+  for (long k = 0; k < iters; ++k)
+    for (auto& v : c) v = v * 0.9999f + 1e-4f;
+  return c[0] + c[11];
+}
+#endif
+
+/// Measures the host's single-thread fp32 peak with the widest FMA its CPU has (best of 3).
+inline FmaPeak fma_peak() {
+  float (*kernel)(long) = fma_chains_sse2;
+#if defined(__x86_64__)
+  FmaPeak peak{0, "SSE2 (no FMA)"};
+  int lanes = 4;
+#else
+  FmaPeak peak{0, "scalar"};
+  int lanes = 1;
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    kernel = fma_chains_avx512, lanes = 16, peak.isa = "AVX-512";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    kernel = fma_chains_avx2, lanes = 8, peak.isa = "AVX2+FMA";
   }
-  return best;
+#endif
+  const long iters = quick() ? 100000 : 2000000;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double t0 = now_seconds();
+    volatile float sink = kernel(iters);
+    (void)sink;
+    const double dt = now_seconds() - t0;
+    peak.gflops = std::max(peak.gflops, static_cast<double>(iters) * 12 * 2 * lanes / dt * 1e-9);
+  }
+  return peak;
 }
 
 /// B uniform indices in [0, V), the same for every library (fixed seed).

@@ -16,6 +16,7 @@ install(FILES
   ${PROJECT_BINARY_DIR}/tapegradConfig.cmake
   ${PROJECT_BINARY_DIR}/tapegradConfigVersion.cmake
   cmake/FindEigen3Any.cmake
+  cmake/tapegradBlas.cmake
   DESTINATION ${TAPEGRAD_CONFIG_DIR})
 
 configure_file(cmake/tapegrad.pc.in ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY)

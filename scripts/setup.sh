@@ -21,6 +21,11 @@ ensure_packages() {
 }
 
 # What every build needs: a compiler, CMake, Eigen, Catch2 (tests) and pkg-config (consumer tests).
-BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificates)
+# OpenBLAS is optional for users; with it the default build runs its matrix products on kernels
+# chosen for the CPU at run time (TAPEGRAD_USE_BLAS=AUTO), which is what the tests check.
+BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificates libopenblas-dev)
+# The test suite also runs every test executable on emulated CPUs (qemu-user) and compares
+# against fastText (the fastText benchmark's smoke test).
+TEST_PACKAGES=(qemu-user fasttext)
 # The interop tests read and write model files with the real PyTorch and NumPy (/usr/bin/python3).
 INTEROP_PACKAGES=(python3 python3-torch python3-numpy)

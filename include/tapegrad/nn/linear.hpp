@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Linear: y = x·Wᵀ + b on inputs of any rank, one Eigen GEMM forward and a fused backward.
+// Linear: y = x·Wᵀ + b on inputs of any rank, one GEMM forward and a fused backward.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <string>
 
+#include "tapegrad/detail/gemm.hpp"
 #include "tapegrad/factories.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
@@ -58,14 +59,12 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
       for (std::int64_t i = 0; i < rows; ++i)
         for (std::int64_t o = 0; o < out_features; ++o)
           ym(i, o) = (bias ? bias[b.numel() == 1 ? 0 : o] : T(0)) + xm.row(i).dot(wm.row(o));
-    } else if (has_bias) {
-      if (b.numel() == out_features)
-        ym.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b.data(), out_features);
-      else
-        ym.setConstant(b.data()[0]);
-      ym.noalias() += xm * wm.transpose();
     } else {
-      ym.noalias() = xm * wm.transpose();
+      if (has_bias && b.numel() == out_features)
+        ym.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b.data(), out_features);
+      else if (has_bias)
+        ym.setConstant(b.data()[0]);
+      gemm(false, true, rows, out_features, in, x.data(), in, w.data(), in, y.data(), out_features, has_bias);
     }
   }
   if (!should_record(x, w) && !(has_bias && should_record(b))) return y;
@@ -93,7 +92,7 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
                  for (std::int64_t o = 1; o < out_features; ++o) gxm.row(i) += gm(i, o) * wm.row(o);
                }
              } else {
-               gxm.noalias() = gm * wm;
+               gemm(false, false, rows, in, out_features, g.data(), out_features, saved_w.data(), in, gx.data(), in, false);
              }
              grads.add(0, gx);
            }
@@ -106,7 +105,7 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
                for (std::int64_t i = 0; i < rows; ++i)
                  for (std::int64_t o = 0; o < out_features; ++o) gwm.row(o) += gm(i, o) * xm.row(i);
              } else {
-               gwm.noalias() = gm.transpose() * xm;
+               gemm(true, false, out_features, in, rows, g.data(), out_features, saved_x.data(), in, gw.data(), in, false);
              }
              grads.add(1, gw);
            }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// matmul: dot, matrix-vector, matrix-matrix and batched products, all on Eigen's GEMM.
+// matmul: dot, matrix-vector, matrix-matrix and batched products, all through detail::gemm (a BLAS or Eigen).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 
+#include "tapegrad/detail/gemm.hpp"
 #include "tapegrad/ops/pointwise.hpp"
 
 namespace tapegrad {
@@ -31,9 +32,6 @@ inline void check_matmul_batch(const Shape& sa, const Shape& sb, const Shape& ba
 /// dims before the last two are batch dims and broadcast.
 template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
-  using Mat = typename Tensor<T>::Matrix;
-  using ConstMap = Eigen::Map<const Mat>;
-  using MutMap = Eigen::Map<Mat>;
   const Shape &sa = a.shape(), &sb = b.shape();
   if (sa.empty() || sb.empty())
     throw ShapeError(detail::cat("matmul: both arguments need at least 1 dimension, got shapes ", detail::shape_str(sa),
@@ -58,7 +56,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     const T *pa = a.data(), *pb = b.data();
     T* po = out.data();
     detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
-      MutMap(po + i * n * m, n, m).noalias() = ConstMap(pa + ia * n * k, n, k) * ConstMap(pb + ib * k * m, k, m);
+      detail::gemm(false, false, n, m, k, pa + ia * n * k, k, pb + ib * k * m, m, po + i * n * m, m, false);
     });
   }
   if (detail::should_record(a, b)) {
@@ -74,8 +72,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                        T* pga = ga.data();
                        const T* pb = saved_b.data();
                        detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
-                         MutMap(pga + ia * n * k, n, k).noalias() +=
-                             ConstMap(pg + i * n * m, n, m) * ConstMap(pb + ib * k * m, k, m).transpose();
+                         detail::gemm(false, true, n, k, m, pg + i * n * m, m, pb + ib * k * m, m, pga + ia * n * k, k, true);
                        });
                        grads.add(0, ga);
                      }
@@ -84,8 +81,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
                        T* pgb = gb.data();
                        const T* pa = saved_a.data();
                        detail::for_each_offset2(batch, stride_a, stride_b, [&](std::int64_t i, std::int64_t ia, std::int64_t ib) {
-                         MutMap(pgb + ib * k * m, k, m).noalias() +=
-                             ConstMap(pa + ia * n * k, n, k).transpose() * ConstMap(pg + i * n * m, n, m);
+                         detail::gemm(true, false, k, m, n, pa + ia * n * k, k, pg + i * n * m, m, pgb + ib * k * m, m, true);
                        });
                        grads.add(1, gb);
                      }
