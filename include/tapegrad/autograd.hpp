@@ -92,15 +92,28 @@ inline Node::~Node() {
   live_node_count().fetch_sub(1, std::memory_order_relaxed);
   // Freeing a long chain by plain recursion would use one stack frame per node. Instead, take over
   // the inputs that die with this node and free them in a loop, each after taking over its own.
+  // The usual graph is a chain (one such input per node): `next` holds it, the vector the rest.
+  NodeRef next;
   std::vector<NodeRef> doomed;
-  auto adopt = [&doomed](Node& n) {
-    for (std::size_t i = 0; i < n.inputs.size(); ++i)
-      if (n.inputs[i] && n.inputs[i].use_count() == 1) doomed.push_back(std::move(n.inputs[i]));
+  auto adopt = [&](Node& n) {
+    for (std::size_t i = 0, k = n.inputs.size(); i < k; ++i) {
+      NodeRef& in = n.inputs[i];
+      if (in && in.use_count() == 1) {
+        if (!next)
+          next = std::move(in);
+        else
+          doomed.push_back(std::move(in));
+      }
+    }
   };
   adopt(*this);
-  while (!doomed.empty()) {
-    NodeRef n = std::move(doomed.back());
-    doomed.pop_back();
+  for (;;) {
+    if (!next) {
+      if (doomed.empty()) break;
+      next = std::move(doomed.back());
+      doomed.pop_back();
+    }
+    NodeRef n = std::move(next);  // `next` is empty again: n's inputs may take it
     adopt(*n.get());
   }
 }
@@ -201,6 +214,13 @@ struct GradNode : Node {
     else
       accumulate(grad, g, is_exclusive(grad));
   }
+  /// receive() of a gradient nobody else will use: taken over without touching its count.
+  virtual void receive(Tensor<T>&& g) {
+    if (!grad.defined())
+      grad = std::move(g);
+    else
+      accumulate(grad, g, is_exclusive(grad));
+  }
 
   /// A dense gradient buffer of `shape` that the caller may add into in place (used by scatters).
   virtual Tensor<T>& dense_buffer(const Shape& shape) {
@@ -228,25 +248,8 @@ struct AccumulateGrad final : GradNode<T> {
   void apply() override {}
   void release() noexcept override {}  // saves nothing; the leaf may take part in later graphs
 
-  void receive(const Tensor<T>& g) override {
-    TensorImpl<T>* impl = leaf;
-    if (!impl) return;
-    if (g.shape() != impl->shape)
-      throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
-                              shape_str(impl->shape), " (a bug in an op's backward)"));
-    Tensor<T>& slot = impl->grad;
-    check_slot(slot, impl);
-    if (!slot.defined()) {
-      slot = g.is_sparse() || is_exclusive(g) ? g : copy_of(g);  // steal the buffer when nobody else sees it
-    } else if (!slot.is_sparse() && !g.is_sparse()) {
-      // The common case, in place as PyTorch does (handles to grad() see the update).
-      T* dst = slot.data();
-      const T* src = g.data();
-      for (std::int64_t i = 0, n = slot.numel(); i < n; ++i) dst[i] += src[i];
-    } else {
-      accumulate(slot, g, true);
-    }
-  }
+  void receive(const Tensor<T>& g) override { deliver(g, nullptr); }
+  void receive(Tensor<T>&& g) override { deliver(g, &g); }
 
   Tensor<T>& dense_buffer(const Shape& shape) override {
     TensorImpl<T>* impl = leaf;
@@ -264,12 +267,45 @@ struct AccumulateGrad final : GradNode<T> {
   Tensor<T> scratch;
 
  private:
+  // Adds g to the leaf's grad(); `movable` is &g when the caller gives g up (it may be moved from).
+  void deliver(const Tensor<T>& g, Tensor<T>* movable) {
+    TensorImpl<T>* impl = leaf;
+    if (!impl) return;
+    if (g.shape() != impl->shape) wrong_gradient_shape(g, impl);
+    Tensor<T>& slot = impl->grad;
+    if (!slot.defined()) {
+      // Steal the buffer when nobody else sees it.
+      if (g.is_sparse() || is_exclusive(g))
+        slot = movable ? std::move(*movable) : g;
+      else
+        slot = copy_of(g);
+      return;
+    }
+    check_slot(slot, impl);
+    const TensorImpl<T>* s = slot.impl();
+    const TensorImpl<T>* gi = g.impl();
+    if (!s->sparse && !gi->sparse) {
+      // The common case, in place as PyTorch does (handles to grad() see the update).
+      T* dst = slot.data();
+      const T* src = gi->storage.data();
+      for (std::int64_t i = 0, n = s->numel; i < n; ++i) dst[i] += src[i];
+    } else {
+      accumulate(slot, g, true);
+    }
+  }
+
   // A gradient assigned through mutable_grad() must have the leaf's shape before anything is added
   // to it in place (PyTorch refuses such an assignment; a reference cannot, so backward checks).
   static void check_slot(const Tensor<T>& slot, const TensorImpl<T>* impl) {
-    if (slot.defined() && slot.shape() != impl->shape)
-      throw ShapeError(cat("backward: the leaf's grad() has shape ", shape_str(slot.shape()), ", but the leaf has shape ",
-                           shape_str(impl->shape), "; a gradient assigned through mutable_grad() must have the leaf's shape"));
+    if (slot.defined() && slot.impl()->shape != impl->shape) slot_mismatch(slot, impl);
+  }
+  [[noreturn]] TAPEGRAD_COLD static void wrong_gradient_shape(const Tensor<T>& g, const TensorImpl<T>* impl) {
+    throw AutogradError(cat("backward: a gradient of shape ", shape_str(g.shape()), " reached a leaf of shape ",
+                            shape_str(impl->shape), " (a bug in an op's backward)"));
+  }
+  [[noreturn]] TAPEGRAD_COLD static void slot_mismatch(const Tensor<T>& slot, const TensorImpl<T>* impl) {
+    throw ShapeError(cat("backward: the leaf's grad() has shape ", shape_str(slot.shape()), ", but the leaf has shape ",
+                         shape_str(impl->shape), "; a gradient assigned through mutable_grad() must have the leaf's shape"));
   }
 };
 
@@ -288,6 +324,13 @@ class GradSink {
     if (!wants(i)) return;
     if (anomaly_state().enabled) check_finite(g, i);
     static_cast<GradNode<V>*>(inputs_[i].get())->receive(g);
+  }
+  /// add() of a gradient the caller gives up (a temporary, or its last use): no copy of the handle.
+  template <class V>
+  void add(std::size_t i, Tensor<V>&& g) {
+    if (!wants(i)) return;
+    if (anomaly_state().enabled) check_finite(g, i);
+    static_cast<GradNode<V>*>(inputs_[i].get())->receive(std::move(g));
   }
 
   /// Input i's dense gradient buffer, to add into in place (saves a temporary for scatter-style ops).
@@ -342,8 +385,7 @@ struct FunctionNode final : GradNode<T> {
 
   void apply() override {
     if (!this->grad.defined()) return;
-    Tensor<T> g = std::move(this->grad);
-    this->grad = Tensor<T>();
+    Tensor<T> g = std::move(this->grad);  // leaves grad empty
     if (TensorImpl<T>* keep = this->retained) {
       if (!keep->grad.defined())
         keep->grad = copy_of(g);
@@ -447,12 +489,21 @@ Saved<T> save(const Tensor<T>& t) {
   return Saved<T>(t);
 }
 
+/// The elements alone, as Saved keeps them (copy-on-write), for a backward that knows their shape
+/// from elsewhere (an element-wise op's operands have the gradient's shape): lighter to keep.
+template <class T>
+BlockRef<T> save_elements(const Tensor<T>& t) {
+  t.data();  // throws for a sparse or undefined tensor
+  return t.impl()->storage.snapshot();
+}
+
 // ---- the engine ----------------------------------------------------------------------------------------
 
-/// Every node reachable from root, each before the nodes it sends gradients to. An explicit stack
-/// instead of recursion, so graphs of any depth work.
-inline void topological_order(Node* root, std::vector<Node*>& post_order,
-                              std::vector<std::pair<Node*, std::size_t>>& stack) {
+/// Every node reachable from root, each after the nodes it sends gradients to (so a backward runs
+/// the list from the end). An explicit stack instead of recursion, so graphs of any depth work.
+/// Returns true if one of them has already freed what it saved.
+inline bool reverse_topological_order(Node* root, std::vector<Node*>& post_order,
+                                      std::vector<std::pair<Node*, std::size_t>>& stack) {
   post_order.clear();
   stack.clear();
   root->visiting = true;
@@ -471,8 +522,12 @@ inline void topological_order(Node* root, std::vector<Node*>& post_order,
       stack.pop_back();
     }
   }
-  for (Node* n : post_order) n->visiting = false;
-  std::reverse(post_order.begin(), post_order.end());
+  bool released = false;
+  for (Node* n : post_order) {
+    n->visiting = false;
+    released |= n->released;
+  }
+  return released;
 }
 
 // The engine's working vectors, kept per thread so a backward allocates nothing for them.
@@ -498,19 +553,21 @@ void run_backward(const NodeRef& root, const Tensor<T>& seed, bool retain_graph)
     BackwardScratch& s;
     ~Release() { s.busy = false; }
   } release{scratch};
-  topological_order(root.get(), scratch.order, scratch.stack);
-  const std::vector<Node*>& order = scratch.order;
-  for (Node* n : order)
-    if (n->released)
-      throw AutogradError(cat(
-          "backward: trying to backward through the graph a second time (", n->name(),
-          " already freed what it saved when the first backward ran). Pass retain_graph=true to the first backward() "
-          "if you need to call it again"));
+  const std::vector<Node*>& order = scratch.order;  // run from the end: the root is last
+  if (reverse_topological_order(root.get(), scratch.order, scratch.stack)) {
+    // Name the first freed node in running order, as the message always has.
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      if ((*it)->released)
+        throw AutogradError(cat(
+            "backward: trying to backward through the graph a second time (", (*it)->name(),
+            " already freed what it saved when the first backward ran). Pass retain_graph=true to the first "
+            "backward() if you need to call it again"));
+  }
   static_cast<GradNode<T>*>(root.get())->receive(seed);
   try {
-    for (Node* n : order) {
-      n->apply();
-      if (!retain_graph) n->release();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      (*it)->apply();
+      if (!retain_graph) (*it)->release();
     }
   } catch (...) {
     for (Node* n : order) n->clear_received();

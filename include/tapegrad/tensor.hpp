@@ -408,6 +408,8 @@ struct TensorImpl {
   static void* operator new(std::size_t bytes) { return allocate_bytes(bytes); }
   static void operator delete(void* p, std::size_t bytes) noexcept { free_bytes(p, bytes); }
   TensorImpl() noexcept {}
+  // Shape set at construction: copying it once is cheaper than zeroing it and then assigning.
+  TensorImpl(const Shape& s, std::int64_t n) : shape(s), numel(n) {}
   ~TensorImpl();  // autograd.hpp: tells nodes that point back here that this tensor is gone
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
@@ -446,15 +448,25 @@ void release(TensorImpl<T>* impl) noexcept {
 template <class T>
 Tensor<T> make_tensor(const Shape& shape, const char* op = "empty") {
   const std::int64_t numel = checked_numel(op, shape);
-  Tensor<T> out(new TensorImpl<T>());  // owned from here, so a failing allocation below frees it
-  TensorImpl<T>* impl = out.impl();
-  impl->numel = numel;
+  Tensor<T> out(new TensorImpl<T>(shape, numel));  // owned from here, so a failing allocation below frees it
   try {
-    impl->storage = StorageRef<T>::allocate(numel);
+    out.impl()->storage = StorageRef<T>::allocate(numel);
   } catch (const std::bad_alloc&) {
     throw_allocation_failed(op, shape, numel, sizeof(T));
   }
-  impl->shape = shape;
+  return out;
+}
+
+/// make_tensor for the shape of an existing tensor, whose element count `numel` is known to be
+/// valid: skips the overflow check (the hot path of element-wise ops and their backwards).
+template <class T>
+Tensor<T> make_tensor_like(const Shape& shape, std::int64_t numel) {
+  Tensor<T> out(new TensorImpl<T>(shape, numel));
+  try {
+    out.impl()->storage = StorageRef<T>::allocate(numel);
+  } catch (const std::bad_alloc&) {
+    throw_allocation_failed("empty", shape, numel, sizeof(T));
+  }
   return out;
 }
 

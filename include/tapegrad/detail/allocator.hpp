@@ -42,6 +42,12 @@
 #define TAPEGRAD_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+#if defined(__GNUC__)
+#define TAPEGRAD_NOINLINE __attribute__((noinline))
+#else
+#define TAPEGRAD_NOINLINE
+#endif
+
 namespace tapegrad::detail {
 
 inline constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
@@ -231,12 +237,13 @@ inline LargeBlockCache& large_block_cache() {
   return *cache;
 }
 
-inline void* allocate_bytes(std::size_t bytes) {
+// The slow paths, kept out of line so that the pool's fast path below inlines into its callers
+// (a graph allocates and frees several small objects per op; the size class then folds to a constant).
+TAPEGRAD_NOINLINE inline void* allocate_bytes_slow(std::size_t bytes) {
   if (bytes >= LargeBlockCache::kMinBytes) return large_block_cache().allocate(bytes);
   if (bytes <= SmallObjectPool::max_pooled_bytes()) {
     ThreadPoolState& s = thread_pool_state();
     if (!s.dead) {
-      if (void* p = s.pool.try_allocate(bytes)) return p;
       if (!s.registered) register_pool_cleanup();
       return s.pool.allocate_new(bytes);
     }
@@ -244,7 +251,7 @@ inline void* allocate_bytes(std::size_t bytes) {
   return ::operator new(bytes, std::align_val_t(kAlignment));
 }
 
-inline void free_bytes(void* p, std::size_t bytes) noexcept {
+TAPEGRAD_NOINLINE inline void free_bytes_slow(void* p, std::size_t bytes) noexcept {
   if (bytes >= LargeBlockCache::kMinBytes) return large_block_cache().deallocate(p, bytes);
   if (bytes <= SmallObjectPool::max_pooled_bytes()) {
     ThreadPoolState& s = thread_pool_state();
@@ -255,6 +262,23 @@ inline void free_bytes(void* p, std::size_t bytes) noexcept {
     }
   }
   ::operator delete(p, std::align_val_t(kAlignment));
+}
+
+inline void* allocate_bytes(std::size_t bytes) {
+  if (bytes <= SmallObjectPool::max_pooled_bytes()) {
+    ThreadPoolState& s = thread_pool_state();
+    if (!s.dead)
+      if (void* p = s.pool.try_allocate(bytes)) return p;
+  }
+  return allocate_bytes_slow(bytes);
+}
+
+inline void free_bytes(void* p, std::size_t bytes) noexcept {
+  if (bytes <= SmallObjectPool::max_pooled_bytes()) {
+    ThreadPoolState& s = thread_pool_state();
+    if (s.registered && !s.dead) return s.pool.deallocate(p, bytes);
+  }
+  free_bytes_slow(p, bytes);
 }
 
 /// A std-style allocator over allocate_bytes, for std::allocate_shared and containers.

@@ -27,7 +27,7 @@ using elem_t = std::remove_cv_t<std::remove_pointer_t<decltype(std::declval<cons
 /// out[i] = f(a[i]). `a` is a Tensor or Saved (as are the arguments of the helpers below).
 template <class A, class F>
 Tensor<elem_t<A>> map(const A& a, F f) {
-  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  Tensor<elem_t<A>> out = make_tensor_like<elem_t<A>>(a.shape(), a.numel());
   const auto* x = a.data();
   auto* o = out.data();
   for (std::int64_t i = 0, n = out.numel(); i < n; ++i) o[i] = f(x[i]);
@@ -37,7 +37,7 @@ Tensor<elem_t<A>> map(const A& a, F f) {
 /// out[i] = f(a[i], b[i]) for operands of the same shape (backward formulas).
 template <class A, class B, class F>
 Tensor<elem_t<A>> map2(const A& a, const B& b, F f) {
-  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  Tensor<elem_t<A>> out = make_tensor_like<elem_t<A>>(a.shape(), a.numel());
   const auto* x = a.data();
   const auto* y = b.data();
   auto* o = out.data();
@@ -59,7 +59,7 @@ Tensor<T> map2(Tensor<T>&& a, const B& b, F f) {
 /// out[i] = f(a[i], b[i], c[i]) for operands of the same shape.
 template <class A, class B, class C, class F>
 Tensor<elem_t<A>> map3(const A& a, const B& b, const C& c, F f) {
-  Tensor<elem_t<A>> out = make_tensor<elem_t<A>>(a.shape());
+  Tensor<elem_t<A>> out = make_tensor_like<elem_t<A>>(a.shape(), a.numel());
   const auto *x = a.data(), *y = b.data();
   const auto* z = c.data();
   auto* o = out.data();
@@ -126,20 +126,23 @@ Tensor<T> broadcast_grad(const Tensor<T>& g, const X& x, const Shape& shape, F f
 
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::broadcast_map("add", a, b, [](T x, T y) { return x + y; });
-  if (detail::should_record(a, b)) {
-    if (a.shape() == b.shape())  // no broadcasting: both gradients are g itself
-      detail::record(out, "AddBackward0", detail::edges(a, b), [](const Tensor<T>& g, detail::GradSink& grads) {
+  auto plus = [](T x, T y) { return x + y; };
+  if (a.shape() == b.shape()) {  // no broadcasting (the common case): both gradients are g itself
+    Tensor<T> out = detail::map2(a, b, plus);
+    if (detail::should_record(a, b))
+      detail::record(out, "AddBackward0", detail::edges(a, b), [](Tensor<T> g, detail::GradSink& grads) {
         grads.add(0, g);
-        grads.add(1, g);
+        grads.add(1, std::move(g));  // the last user may take the buffer over
       });
-    else
-      detail::record(out, "AddBackward0", detail::edges(a, b),
-                     [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
-                       if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
-                       if (grads.wants(1)) grads.add(1, detail::sum_to(g, sb));
-                     });
+    return out;
   }
+  Tensor<T> out = detail::broadcast_map("add", a, b, plus);
+  if (detail::should_record(a, b))
+    detail::record(out, "AddBackward0", detail::edges(a, b),
+                   [sa = a.shape(), sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                     if (grads.wants(0)) grads.add(0, detail::sum_to(g, sa));
+                     if (grads.wants(1)) grads.add(1, detail::sum_to(g, sb));
+                   });
   return out;
 }
 
@@ -157,13 +160,14 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = detail::broadcast_map("mul", a, b, [](T x, T y) { return x * y; });
-  if (detail::should_record(a, b)) {
-    // Save only what the wanted gradients need: d/da needs b, d/db needs a.
-    detail::Saved<T> saved_a = b.requires_grad() ? detail::save(a) : detail::Saved<T>();
-    detail::Saved<T> saved_b = a.requires_grad() ? detail::save(b) : detail::Saved<T>();
-    auto times = [](T x, T y) { return x * y; };
-    if (a.shape() == b.shape())
+  auto times = [](T x, T y) { return x * y; };
+  if (a.shape() == b.shape()) {  // no broadcasting (the common case)
+    Tensor<T> out = detail::map2(a, b, times);
+    if (detail::should_record(a, b)) {
+      // Save only what the wanted gradients need: d/da needs b, d/db needs a. The shapes are g's,
+      // so the elements alone will do.
+      detail::BlockRef<T> saved_a = b.requires_grad() ? detail::save_elements(a) : detail::BlockRef<T>();
+      detail::BlockRef<T> saved_b = a.requires_grad() ? detail::save_elements(b) : detail::BlockRef<T>();
       detail::record(out, "MulBackward0", detail::edges(a, b),
                      [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times](Tensor<T> g,
                                                                                         detail::GradSink& grads) {
@@ -171,13 +175,19 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
                                                                        : detail::map2(std::move(g), saved_b, times));
                        if (grads.wants(1)) grads.add(1, detail::map2(std::move(g), saved_a, times));
                      });
-    else
-      detail::record(out, "MulBackward0", detail::edges(a, b),
-                     [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times, sa = a.shape(),
-                      sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
-                       if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
-                       if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
-                     });
+    }
+    return out;
+  }
+  Tensor<T> out = detail::broadcast_map("mul", a, b, times);
+  if (detail::should_record(a, b)) {
+    detail::Saved<T> saved_a = b.requires_grad() ? detail::save(a) : detail::Saved<T>();
+    detail::Saved<T> saved_b = a.requires_grad() ? detail::save(b) : detail::Saved<T>();
+    detail::record(out, "MulBackward0", detail::edges(a, b),
+                   [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times, sa = a.shape(),
+                    sb = b.shape()](const Tensor<T>& g, detail::GradSink& grads) {
+                     if (grads.wants(0)) grads.add(0, detail::broadcast_grad(g, saved_b, sa, times));
+                     if (grads.wants(1)) grads.add(1, detail::broadcast_grad(g, saved_a, sb, times));
+                   });
   }
   return out;
 }
