@@ -29,3 +29,11 @@ BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificat
 TEST_PACKAGES=(qemu-user fasttext)
 # The interop tests read and write model files with the real PyTorch and NumPy (/usr/bin/python3).
 INTEROP_PACKAGES=(python3 python3-torch python3-numpy)
+
+# bench_fasttext builds its corpus from the apt package index, which Docker images ship without:
+# fetch it when it is missing (apt-get update).
+ensure_apt_index() {
+  ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 && return 0
+  echo "Fetching the apt package index (the fastText benchmark's corpus)"
+  if [ "$(id -u)" -ne 0 ]; then sudo apt-get update -q; else apt-get update -q; fi
+}
