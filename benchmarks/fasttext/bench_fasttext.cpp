@@ -163,16 +163,33 @@ class SpinBarrier {
 };
 
 // One thread's view of the model: leaves that share the model's storage but have their own
-// gradients, and an SGD optimiser per leaf (the update phase runs them on different threads).
+// gradients, and an SGD optimiser for the head (the table's sparse rows are applied directly).
 struct Worker {
   tg::Tensor<float> table, head;  // [V, D] and [C, D], aliases of the shared parameters
-  tg::optim::SGD<float> table_sgd, head_sgd;
+  tg::optim::SGD<float> head_sgd;
   Worker(const tg::Tensor<float>& t, const tg::Tensor<float>& h, double lr)
-      : table(t.detach().requires_grad_()),
-        head(h.detach().requires_grad_()),
-        table_sgd({table}, tg::optim::SGDOptions(lr)),
-        head_sgd({head}, tg::optim::SGDOptions(lr)) {}
+      : table(t.detach().requires_grad_()), head(h.detach().requires_grad_()), head_sgd({head}, tg::optim::SGDOptions(lr)) {}
 };
+
+// SGD on the rows of a sparse gradient, as fastText updates its input rows: row r -= lr * value,
+// once per occurrence (no merging of repeated rows first; the sum is the same up to rounding).
+// Only rows r with r % threads == t: with every thread taking its own residue class, all threads
+// update the table at once and no row is written by two of them.
+void sgd_sparse_rows(tg::Tensor<float>& table, const tg::Tensor<float>& grad, double lr, int t, int threads) {
+  if (!grad.defined()) return;
+  const tg::Tensor<std::int64_t> rows = grad.indices();
+  const tg::Tensor<float> values = grad.values();
+  const std::int64_t nnz = values.size(0), dim = values.size(1);
+  const float step = static_cast<float>(lr);
+  float* w = table.data();
+  for (std::int64_t i = 0; i < nnz; ++i) {
+    const std::int64_t r = rows.data()[i];
+    if (r % threads != t) continue;
+    float* row = w + r * dim;
+    const float* v = values.data() + i * dim;
+    for (std::int64_t j = 0; j < dim; ++j) row[j] -= step * v[j];
+  }
+}
 
 // The batch of examples [first, last) as EmbeddingBag input: indices, offsets and labels.
 data::BagBatch make_batch(const Encoded& e, std::int64_t first, std::int64_t last) {
@@ -271,7 +288,7 @@ TrainResult train_tapegrad(const Corpus& c, const Hyper& hp, int threads, std::i
         const double lr = hp.lr * (1.0 - progress);
         // This thread's slice of the batch.
         const std::int64_t lo = first + (last - first) * t / threads, hi = first + (last - first) * (t + 1) / threads;
-        w.table_sgd.zero_grad();
+        w.table.mutable_grad() = tg::Tensor<float>();
         w.head_sgd.zero_grad();
         if (lo < hi) {
           const data::BagBatch b = make_batch(c.train, lo, hi);
@@ -280,15 +297,14 @@ TrainResult train_tapegrad(const Corpus& c, const Hyper& hp, int threads, std::i
         end_phase();
         if (threads > 1) barrier.wait();
         if (trace) cpu0 = thread_cpu_seconds();  // spinning at the barrier is not work
+        // Thread 0 steps the small dense head; every thread applies its residue class of table rows
+        // from every worker's gradient.
         for (Worker& other : workers) {
           if (t == 0) {
             other.head_sgd.set_lr(lr);
             other.head_sgd.step();
           }
-          if (t == threads - 1) {
-            other.table_sgd.set_lr(lr);
-            other.table_sgd.step();
-          }
+          sgd_sparse_rows(other.table, other.table.grad(), lr, t, threads);
         }
         end_phase();
         if (threads > 1) barrier.wait();

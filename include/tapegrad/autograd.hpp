@@ -47,9 +47,11 @@ class Edges {
   std::size_t size_ = 0;
 };
 
-/// How many graph nodes are alive in the process: a leak check for tests and for users who want one.
-inline std::atomic<long>& live_node_count() noexcept {
-  static std::atomic<long> count{0};
+/// Graph nodes created minus nodes destroyed on this thread: a leak check for tests and for users
+/// who want one. Thread-local, not one process-wide atomic: every op creates a node, and training
+/// threads updating one shared counter would bounce its cache line between cores on every op.
+inline long& live_node_count() noexcept {
+  thread_local long count = 0;
   return count;
 }
 
@@ -59,9 +61,9 @@ struct Node {
   static void* operator new(std::size_t bytes) { return allocate_bytes(bytes); }
   static void operator delete(void* p, std::size_t bytes) noexcept { free_bytes(p, bytes); }
 
-  Node() noexcept { live_node_count().fetch_add(1, std::memory_order_relaxed); }
+  Node() noexcept { ++live_node_count(); }
   explicit Node(Edges&& edges) noexcept : inputs(std::move(edges)) {
-    live_node_count().fetch_add(1, std::memory_order_relaxed);
+    ++live_node_count();
   }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -89,7 +91,7 @@ struct Node {
 };
 
 inline Node::~Node() {
-  live_node_count().fetch_sub(1, std::memory_order_relaxed);
+  --live_node_count();
   // Freeing a long chain by plain recursion would use one stack frame per node. Instead, take over
   // the inputs that die with this node and free them in a loop, each after taking over its own.
   // The usual graph is a chain (one such input per node): `next` holds it, the vector the rest.

@@ -110,37 +110,37 @@ TEST_CASE("NoGradGuard stops recording, per thread") {
 }
 
 TEST_CASE("a chain of 100,000 ops backpropagates and frees without recursion") {
-  const long before = tg::detail::live_node_count().load();
+  const long before = tg::detail::live_node_count();
   {
     auto x = tg::scalar_tensor<double>(1.0, true);
     auto y = x;
     for (int i = 0; i < 100000; ++i) y = y + 1.0;
-    CHECK(tg::detail::live_node_count().load() - before == 100001);  // 100,000 adds + x's accumulator
+    CHECK(tg::detail::live_node_count() - before == 100001);  // 100,000 adds + x's accumulator
     y.backward();
     CHECK(x.grad().item() == 1.0);
     CHECK(y.item() == 100001.0);
   }
-  CHECK(tg::detail::live_node_count().load() == before);
+  CHECK(tg::detail::live_node_count() == before);
   {
     auto x = tg::scalar_tensor<double>(1.0, true);
     auto y = x;
     for (int i = 0; i < 100000; ++i) y = y * 1.0;
   }  // dropped without a backward: freed by the iterative destructor, not by recursion
-  CHECK(tg::detail::live_node_count().load() == before);
+  CHECK(tg::detail::live_node_count() == before);
 }
 
 TEST_CASE("100,000 forward/backward steps keep the number of live nodes flat") {
-  const long before = tg::detail::live_node_count().load();
+  const long before = tg::detail::live_node_count();
   auto w = tg::tensor<float>({0.5f, -0.5f}, {2}, true);
   const auto x = tg::tensor<float>({1, 2}, {2});
   long peak = 0;
   for (int step = 0; step < 100000; ++step) {
     auto loss = tg::sum(tg::tanh(w * x) * 0.5f);
     loss.backward();
-    peak = std::max(peak, tg::detail::live_node_count().load() - before);
+    peak = std::max(peak, tg::detail::live_node_count() - before);
   }
   CHECK(peak <= 6);  // the graph of the step in flight, nothing kept from earlier steps
-  CHECK(tg::detail::live_node_count().load() == before + 1);  // w keeps its accumulator for later graphs
+  CHECK(tg::detail::live_node_count() == before + 1);  // w keeps its accumulator for later graphs
   CHECK(std::isfinite(w.grad().at({0})));
 }
 
