@@ -84,9 +84,9 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
            const bool narrow = is_narrow(out_features);
            if (grads.wants(0)) {  // dX = dY·W
              Tensor<T> gx = make_tensor<T>(xs);
-             MutMap gxm(gx.data(), rows, in);
-             const ConstMap wm(saved_w.data(), out_features, in);
              if (narrow) {
+               MutMap gxm(gx.data(), rows, in);
+               const ConstMap wm(saved_w.data(), out_features, in);
                for (std::int64_t i = 0; i < rows; ++i) {
                  gxm.row(i) = gm(i, 0) * wm.row(0);
                  for (std::int64_t o = 1; o < out_features; ++o) gxm.row(i) += gm(i, o) * wm.row(o);
@@ -98,9 +98,9 @@ Tensor<T> linear_forward(const char* who, const Tensor<T>& x, const Tensor<T>& w
            }
            if (grads.wants(1)) {  // dW = dYᵀ·X
              Tensor<T> gw = make_tensor<T>(ws);
-             MutMap gwm(gw.data(), out_features, in);
-             const ConstMap xm(saved_x.data(), rows, in);
              if (narrow) {  // one pass over X, the few rows of dW staying in L1
+               MutMap gwm(gw.data(), out_features, in);
+               const ConstMap xm(saved_x.data(), rows, in);
                gwm.setZero();
                for (std::int64_t i = 0; i < rows; ++i)
                  for (std::int64_t o = 0; o < out_features; ++o) gwm.row(o) += gm(i, o) * xm.row(i);
