@@ -5,6 +5,7 @@
 #include "tapegrad/data/collate.hpp"
 #include "tapegrad/data/dataloader.hpp"
 #include "tapegrad/data/dataset.hpp"
+#include "tapegrad/data/distributed_sampler.hpp"
 #include "tapegrad/data/metrics.hpp"
 #include "tapegrad/data/plot.hpp"
 #include "tapegrad/data/progress.hpp"

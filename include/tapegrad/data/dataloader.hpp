@@ -13,15 +13,20 @@
 
 #include "tapegrad/data/collate.hpp"
 #include "tapegrad/data/dataset.hpp"
+#include "tapegrad/data/distributed_sampler.hpp"
 #include "tapegrad/error.hpp"
 #include "tapegrad/factories.hpp"
 #include "tapegrad/random.hpp"
 
 namespace tapegrad::data {
 
+template <class Dataset, class Collate>
+class DataLoader;
+
 /// Options of a DataLoader, with PyTorch's defaults: batch_size 1, no shuffling, the last (short)
 /// batch kept. seed(s) shuffles with a generator of its own (DataLoader's `generator=`); without
 /// it, shuffling draws from tapegrad's default generator (PyTorch: the global RNG).
+/// sampler(s) takes the order from a DistributedSampler (DataLoader's `sampler=`); shuffle must then stay off.
 struct DataLoaderOptions {
   DataLoaderOptions() = default;
   explicit DataLoaderOptions(std::int64_t batch_size) : batch_size_(batch_size) {}
@@ -29,16 +34,22 @@ struct DataLoaderOptions {
   DataLoaderOptions& shuffle(bool v) { shuffle_ = v; return *this; }
   DataLoaderOptions& drop_last(bool v) { drop_last_ = v; return *this; }
   DataLoaderOptions& seed(std::optional<std::uint64_t> v) { seed_ = v; return *this; }
+  DataLoaderOptions& sampler(DistributedSampler v) { sampler_ = std::move(v); return *this; }
   std::int64_t batch_size() const noexcept { return batch_size_; }
   bool shuffle() const noexcept { return shuffle_; }
   bool drop_last() const noexcept { return drop_last_; }
   std::optional<std::uint64_t> seed() const noexcept { return seed_; }
+  const std::optional<DistributedSampler>& sampler() const noexcept { return sampler_; }
 
  private:
+  template <class Dataset, class Collate>
+  friend class DataLoader;  // to let loader.sampler()->set_epoch(e) reach the loader's own sampler
+
   std::int64_t batch_size_ = 1;
   bool shuffle_ = false;
   bool drop_last_ = false;
   std::optional<std::uint64_t> seed_;
+  std::optional<DistributedSampler> sampler_;
 };
 
 /// Batches of a dataset: `for (auto& batch : loader)` runs one epoch, each batch being
@@ -53,6 +64,9 @@ struct DataLoaderOptions {
 /// remainder at the end of the epoch. Without a seed, the draws come from the default generator:
 /// the base seed, then a seed for a generator of the epoch's own, as PyTorch does; without shuffle
 /// the base seed is drawn too, so the default generator's later numbers (Dropout, init) match PyTorch.
+/// With a sampler (DataLoaderOptions::sampler), each epoch takes the sampler's indices() for its current
+/// epoch (call `loader.sampler()->set_epoch(e)` first, as PyTorch's `loader.sampler.set_epoch(e)`), and
+/// draws only the base seed, as PyTorch does.
 /// Only one iteration of a loader may be in progress at a time (begin() starts a new epoch).
 template <class Dataset, class Collate = NoCollate>
 class DataLoader {
@@ -62,11 +76,20 @@ class DataLoader {
   using example_type = example_t<Dataset>;
   using batch_type = std::decay_t<std::invoke_result_t<const Collate&, const std::vector<example_type>&>>;
 
-  /// A loader over `dataset` (kept by value: std::move a large one in). ValueError for batch_size < 1.
+  /// A loader over `dataset` (kept by value: std::move a large one in). ValueError for batch_size < 1,
+  /// for a sampler together with shuffle, and for a sampler made for a dataset of another size.
   DataLoader(Dataset dataset, DataLoaderOptions options, Collate collate = {})
       : dataset_(std::move(dataset)), options_(std::move(options)), collate_(std::move(collate)) {
     if (options_.batch_size() < 1)
       throw ValueError(detail::cat("DataLoader: batch_size = ", options_.batch_size(), " must be at least 1"));
+    if (const auto& sampler = options_.sampler()) {
+      if (options_.shuffle())
+        throw ValueError("DataLoader: shuffle = true cannot be combined with a sampler, which decides the order "
+                         "(shuffle through DistributedSamplerOptions::shuffle instead)");
+      if (sampler->dataset_size() != dataset_.size())
+        throw ValueError(detail::cat("DataLoader: the sampler was made for a dataset of ", sampler->dataset_size(),
+                                     " examples, but the dataset has ", dataset_.size()));
+    }
     if (options_.seed()) generator_ = std::make_unique<Generator>(*options_.seed());
   }
 
@@ -111,9 +134,10 @@ class DataLoader {
   /// Past the last batch of the epoch.
   iterator end() const { return iterator(nullptr, size()); }
 
-  /// Batches per epoch (len(loader)): ceil(n / batch_size), or floor with drop_last.
+  /// Batches per epoch (len(loader)): ceil(n / batch_size), or floor with drop_last, where n is the
+  /// dataset's size, or the sampler's (its share) with a sampler.
   std::size_t size() const noexcept {
-    const auto n = dataset_.size();
+    const auto n = options_.sampler() ? options_.sampler()->size() : dataset_.size();
     const auto b = static_cast<std::size_t>(options_.batch_size());
     return options_.drop_last() ? n / b : n / b + (n % b != 0);
   }
@@ -122,12 +146,19 @@ class DataLoader {
   const std::vector<std::size_t>& order() const noexcept { return order_; }
   const Dataset& dataset() const noexcept { return dataset_; }
   const DataLoaderOptions& options() const noexcept { return options_; }
+  /// The loader's sampler (PyTorch's loader.sampler), or nullptr without one: `loader.sampler()->set_epoch(e)`.
+  DistributedSampler* sampler() noexcept { return options_.sampler_ ? &*options_.sampler_ : nullptr; }
+  const DistributedSampler* sampler() const noexcept { return options_.sampler_ ? &*options_.sampler_ : nullptr; }
 
  private:
   void new_epoch() {
     const std::size_t n = dataset_.size();
     Generator& source = generator_ ? *generator_ : default_generator();
     (void)source.random64();  // PyTorch's _base_seed for worker processes
+    if (options_.sampler_) {
+      order_ = options_.sampler_->indices();  // its own generator: the default one is left alone
+      return;
+    }
     order_.resize(n);
     if (!options_.shuffle()) {
       for (std::size_t i = 0; i < n; ++i) order_[i] = i;
