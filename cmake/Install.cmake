@@ -4,6 +4,9 @@ include(CMakePackageConfigHelpers)
 set(TAPEGRAD_CONFIG_DIR ${CMAKE_INSTALL_DATADIR}/cmake/tapegrad)
 
 install(TARGETS tapegrad EXPORT tapegradTargets)
+if(TAPEGRAD_MPI_ENABLED)
+  install(TARGETS tapegrad_mpi EXPORT tapegradTargets)
+endif()
 install(DIRECTORY include/tapegrad DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad:: DESTINATION ${TAPEGRAD_CONFIG_DIR})
 
@@ -17,6 +20,7 @@ install(FILES
   ${PROJECT_BINARY_DIR}/tapegradConfigVersion.cmake
   cmake/FindEigen3Any.cmake
   cmake/tapegradBlas.cmake
+  cmake/tapegradMpi.cmake
   DESTINATION ${TAPEGRAD_CONFIG_DIR})
 
 configure_file(cmake/tapegrad.pc.in ${PROJECT_BINARY_DIR}/tapegrad.pc @ONLY)
