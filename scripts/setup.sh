@@ -24,9 +24,10 @@ ensure_packages() {
 # OpenBLAS is optional for users; with it the default build runs its matrix products on kernels
 # chosen for the CPU at run time (TAPEGRAD_USE_BLAS=AUTO), which is what the tests check.
 BUILD_PACKAGES=(g++ make cmake libeigen3-dev catch2 pkg-config git ca-certificates libopenblas-dev)
-# The test suite also runs every test executable on emulated CPUs (qemu-user) and compares
-# against fastText (the fastText benchmark's smoke test).
-TEST_PACKAGES=(qemu-user fasttext)
+# The test suite also runs every test executable on emulated CPUs (qemu-user), compares against
+# fastText (the fastText benchmark's smoke test) and runs the distributed tests under Open MPI.
+MPI_PACKAGES=(libopenmpi-dev openmpi-bin)
+TEST_PACKAGES=(qemu-user fasttext "${MPI_PACKAGES[@]}")
 # The interop tests read and write model files with the real PyTorch and NumPy (/usr/bin/python3).
 INTEROP_PACKAGES=(python3 python3-torch python3-numpy)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles a translation unit that includes the whole library with g++ and clang++, in C++17 and
-# C++20, with -Wall -Wextra -Wpedantic -Wshadow -Werror. Usage: check.sh <source dir> <eigen include dir>
+# C++20 (and the distributed headers, with MPI), with -Wall -Wextra -Wpedantic -Wshadow -Werror. Usage: check.sh <source dir> <eigen include dir>
 set -euo pipefail
 src=$1
 eigen=$2
@@ -17,6 +17,16 @@ for cxx in g++ clang++; do
     else
       echo "FAILED: $cxx -std=$std"
       status=1
+    fi
+    # The MPI headers (tapegrad::mpi) with MPI's own include directories, when Open MPI is installed.
+    if command -v mpicxx >/dev/null; then
+      if "$cxx" -std=$std -Wall -Wextra -Wpedantic -Wshadow -Werror -fsyntax-only -I"$src/include" -I"$eigen" \
+          $(mpicxx --showme:compile) "$src/tests/consumers/warnings/distributed.cpp"; then
+        echo "ok: $cxx -std=$std distributed"
+      else
+        echo "FAILED: $cxx -std=$std distributed"
+        status=1
+      fi
     fi
   done
 done
