@@ -77,6 +77,7 @@ class DistributedDataParallel {
   /// Averages every parameter's gradient over the ranks (call after backward, before the step).
   void synchronize_gradients() {
     constexpr const char* op = "DistributedDataParallel::synchronize_gradients";
+    if (group_.size() == 1) return;  // one rank: its gradients are the average
     std::vector<std::pair<std::string, Tensor<T>>> params = replicated_parameters();
     const std::vector<std::int64_t> kinds = agreed_gradient_kinds(params);
     const T scale = T(1) / static_cast<T>(group_.size());
@@ -176,21 +177,24 @@ class DistributedDataParallel {
     Tensor<std::int64_t> rows = g.defined() ? g.indices() : zeros<std::int64_t>({0});
     Tensor<T> values = g.defined() ? g.values() : zeros<T>({0});
     std::vector<std::int64_t> counts;
-    const std::vector<std::int64_t> all_rows = group_.all_gather_v(rows.data(), rows.numel(), counts, op);
-    const std::vector<T> all_values = group_.all_gather_v(values.data(), values.numel(), counts, op);
+    group_.all_gather_v(rows.data(), rows.numel(), all_rows_, counts, op);
+    group_.all_gather_v(values.data(), values.numel(), all_values_, counts, op);
     Shape value_shape = p.shape();
-    value_shape[0] = static_cast<std::int64_t>(all_rows.size());
+    value_shape[0] = static_cast<std::int64_t>(all_rows_.size());
     Tensor<std::int64_t> merged_rows = empty<std::int64_t>({value_shape[0]});
-    std::copy(all_rows.begin(), all_rows.end(), merged_rows.data());
+    std::copy(all_rows_.begin(), all_rows_.end(), merged_rows.data());
     Tensor<T> merged_values = empty<T>(value_shape);
-    for (std::size_t i = 0; i < all_values.size(); ++i) merged_values.data()[i] = all_values[i] * scale;
+    for (std::size_t i = 0; i < all_values_.size(); ++i) merged_values.data()[i] = all_values_[i] * scale;
     g = tapegrad::detail::make_sparse(p.shape(), std::move(merged_rows), std::move(merged_values), false).coalesce();
   }
 
   nn::Module<T>& module_;
   ProcessGroup& group_;
   DistributedDataParallelOptions options_;
+  // Reused every step: fresh multi-megabyte vectors would page-fault on every step.
   std::vector<T> bucket_;
+  std::vector<std::int64_t> all_rows_;
+  std::vector<T> all_values_;
 };
 
 }  // namespace tapegrad::distributed
