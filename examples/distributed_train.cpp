@@ -112,9 +112,14 @@ void train(dist::ProcessGroup& world, int argc, char** argv) {
       auto loss = tg::cross_entropy(logits_of(batch), batch.labels);
       optimizer.zero_grad();
       if (sharded) table->zero_grad();
-      ddp.backward(loss);  // backward, then the gradients averaged over the ranks
-      if (sharded) table->synchronize_gradients(), table_optimizer->step();
-      optimizer.step();
+      // [snippet ddp_step]
+      ddp.backward(loss);  // loss.backward(), then the gradients averaged over the ranks
+      if (sharded) {
+        table->synchronize_gradients();  // the table's row gradients go to the ranks that own the rows
+        table_optimizer->step();
+      }
+      optimizer.step();  // the same step on every rank: the replicas stay identical
+      // [/snippet ddp_step]
       loss_sum.data()[0] += loss.item() * static_cast<double>(batch.size());
       loss_sum.data()[1] += static_cast<double>(batch.size());
     }
