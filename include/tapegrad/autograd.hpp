@@ -27,24 +27,53 @@ namespace detail {
 struct Node;
 
 /// The input edges of a node; two fit inline, since nearly every op has one or two inputs.
+/// The rest live in a plain heap array rather than a std::vector: every op builds, moves and
+/// destroys an Edges, and with no third input each of those is now a pointer test.
 class Edges {
  public:
   Edges() = default;
+  /// The edges of a one- or two-input op, straight into the inline slots.
+  explicit Edges(NodeRef a) noexcept : inline_{std::move(a), NodeRef()}, size_(1) {}
+  Edges(NodeRef a, NodeRef b) noexcept : inline_{std::move(a), std::move(b)}, size_(2) {}
+  Edges(Edges&& other) noexcept
+      : inline_{std::move(other.inline_[0]), std::move(other.inline_[1])},
+        more_(std::move(other.more_)),
+        size_(std::exchange(other.size_, 0)),
+        more_capacity_(std::exchange(other.more_capacity_, 0)) {}
+  Edges& operator=(Edges&& other) noexcept {
+    inline_[0] = std::move(other.inline_[0]);
+    inline_[1] = std::move(other.inline_[1]);
+    more_ = std::move(other.more_);
+    size_ = std::exchange(other.size_, 0);
+    more_capacity_ = std::exchange(other.more_capacity_, 0);
+    return *this;
+  }
   std::size_t size() const noexcept { return size_; }
   NodeRef& operator[](std::size_t i) noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
   const NodeRef& operator[](std::size_t i) const noexcept { return i < 2 ? inline_[i] : more_[i - 2]; }
   void push_back(NodeRef e) {
-    if (size_ < 2)
+    if (size_ < 2) {
       inline_[size_] = std::move(e);
-    else
-      more_.push_back(std::move(e));
+    } else {
+      if (size_ - 2 == more_capacity_) grow();
+      more_[size_ - 2] = std::move(e);
+    }
     ++size_;
   }
 
  private:
+  void grow() {
+    const std::uint32_t capacity = more_capacity_ == 0 ? 2 : 2 * more_capacity_;
+    std::unique_ptr<NodeRef[]> bigger(new NodeRef[capacity]);
+    for (std::size_t i = 0; i < more_capacity_; ++i) bigger[i] = std::move(more_[i]);
+    more_ = std::move(bigger);
+    more_capacity_ = capacity;
+  }
+
   NodeRef inline_[2];
-  std::vector<NodeRef> more_;
-  std::size_t size_ = 0;
+  std::unique_ptr<NodeRef[]> more_;  // edges 2.. (size_ - 2 of them), null until a third input
+  std::uint32_t size_ = 0;
+  std::uint32_t more_capacity_ = 0;
 };
 
 /// Graph nodes created minus nodes destroyed on this thread: a leak check for tests and for users
@@ -88,41 +117,49 @@ struct Node {
   bool released = false;
   bool visiting = false;  // scratch mark for the engine's graph walk
   std::uint64_t recorded_at = 0;  // under DetectAnomalyGuard: this op's number in its thread's forward
+  Node* next_to_free = nullptr;   // link in this thread's list of nodes waiting to be freed (~Node)
 };
+
+/// The nodes this thread has taken over for freeing, and whether a ~Node is already freeing them.
+/// Trivially destructible, so reaching it costs no guard check.
+struct NodeFreeList {
+  Node* head = nullptr;
+  bool draining = false;
+};
+
+inline NodeFreeList& node_free_list() noexcept {
+  thread_local NodeFreeList list;
+  return list;
+}
 
 inline Node::~Node() {
   --live_node_count();
-  // Freeing a long chain by plain recursion would use one stack frame per node. Instead, take over
-  // the inputs that die with this node and free them in a loop, each after taking over its own.
-  // The usual graph is a chain (one such input per node): `next` holds it, the vector the rest.
-  NodeRef next;
-  std::vector<NodeRef> doomed;
-  auto adopt = [&](Node& n) {
-    for (std::size_t i = 0, k = n.inputs.size(); i < k; ++i) {
-      NodeRef& in = n.inputs[i];
-      if (in && in.use_count() == 1) {
-        if (!next)
-          next = std::move(in);
-        else
-          doomed.push_back(std::move(in));
-      }
+  // Freeing a long chain by plain recursion would use one stack frame per node. Instead each dying
+  // node hands the inputs that die with it (it holds their last reference) to this thread's list,
+  // and the outermost ~Node frees the list in a loop. Each node's inputs are looked at once, and
+  // those nodes are deleted directly: their count is 1 and nobody else can see it.
+  NodeFreeList& list = node_free_list();
+  for (std::size_t i = 0, k = inputs.size(); i < k; ++i) {
+    NodeRef& in = inputs[i];
+    if (in && in.use_count() == 1) {
+      Node* n = in.detach();
+      n->next_to_free = list.head;
+      list.head = n;
     }
-  };
-  adopt(*this);
-  for (;;) {
-    if (!next) {
-      if (doomed.empty()) break;
-      next = std::move(doomed.back());
-      doomed.pop_back();
-    }
-    NodeRef n = std::move(next);  // `next` is empty again: n's inputs may take it
-    adopt(*n.get());
   }
+  if (list.draining) return;  // an outer ~Node on this thread is freeing the list
+  list.draining = true;
+  while (Node* n = list.head) {
+    list.head = n->next_to_free;
+    delete n;
+  }
+  list.draining = false;
 }
 
 inline void retain(Node* n) noexcept { n->refs.fetch_add(1, std::memory_order_relaxed); }
 inline void release(Node* n) noexcept {
-  if (n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete n;
+  // The only reference needs no locked decrement (nobody else can see the count any more).
+  if (n->refs.load(std::memory_order_acquire) == 1 || n->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete n;
 }
 inline long use_count(const Node* n) noexcept { return n->refs.load(std::memory_order_acquire); }
 
@@ -224,6 +261,11 @@ struct GradNode : Node {
       accumulate(grad, g, is_exclusive(grad));
   }
 
+  /// Adds g * factor (element-wise; `factor` has g's elements count) to what this node received,
+  /// if it can do so without first making the product: only a leaf's accumulator with a dense
+  /// grad() can. Returns false when the caller must make the product and receive() it.
+  virtual bool receive_product(const Tensor<T>& /*g*/, const T* /*factor*/) { return false; }
+
   /// A dense gradient buffer of `shape` that the caller may add into in place (used by scatters).
   virtual Tensor<T>& dense_buffer(const Shape& shape) {
     if (!grad.defined())
@@ -252,6 +294,30 @@ struct AccumulateGrad final : GradNode<T> {
 
   void receive(const Tensor<T>& g) override { deliver(g, nullptr); }
   void receive(Tensor<T>&& g) override { deliver(g, &g); }
+
+  // mul's backward for a leaf (a weight): grad() += g * factor, with the same checks and the same
+  // rounding as deliver() of the product, but without allocating the product as a tensor.
+  bool receive_product(const Tensor<T>& g, const T* factor) override {
+    TensorImpl<T>* impl = leaf;
+    if (!impl) return true;  // the leaf is gone: nobody will read the gradient
+    Tensor<T>& slot = impl->grad;
+    const TensorImpl<T>* gi = g.impl();
+    if (!slot.defined() || slot.impl()->sparse || gi->sparse) return false;  // deliver() decides those
+    if (gi->shape != impl->shape) wrong_gradient_shape(g, impl);
+    check_slot(slot, impl);
+    T* dst = slot.data();
+    const T* src = gi->storage.data();
+    // The products go through a small buffer: each is rounded on its own before the add, exactly
+    // as deliver() of a product tensor would do, even where the compiler could fuse a*b+c.
+    constexpr std::int64_t kChunk = 64;
+    T product[kChunk];
+    for (std::int64_t start = 0, n = gi->numel; start < n; start += kChunk) {
+      const std::int64_t m = std::min(kChunk, n - start);
+      for (std::int64_t i = 0; i < m; ++i) product[i] = src[start + i] * factor[start + i];
+      for (std::int64_t i = 0; i < m; ++i) dst[start + i] += product[i];
+    }
+    return true;
+  }
 
   Tensor<T>& dense_buffer(const Shape& shape) override {
     TensorImpl<T>* impl = leaf;
@@ -333,6 +399,16 @@ class GradSink {
     if (!wants(i)) return;
     if (anomaly_state().enabled) check_finite(g, i);
     static_cast<GradNode<V>*>(inputs_[i].get())->receive(std::move(g));
+  }
+
+  /// Adds g * factor (element-wise, `factor` with g's element count) to input i, if that input can
+  /// take it without the product being made first (a leaf's accumulator). Returns false when the
+  /// caller must add() the product itself; always false under anomaly detection, which checks
+  /// the product before it is added.
+  template <class V>
+  bool add_product(std::size_t i, const Tensor<V>& g, const V* factor) {
+    if (!wants(i) || anomaly_state().enabled) return false;
+    return static_cast<GradNode<V>*>(inputs_[i].get())->receive_product(g, factor);
   }
 
   /// Input i's dense gradient buffer, to add into in place (saves a temporary for scatter-style ops).
@@ -424,16 +500,23 @@ bool should_record(const Tensor<Ts>&... ts) {
   return is_grad_enabled() && (ts.requires_grad() || ...);
 }
 
+// A leaf that requires grad gets its accumulator from requires_grad_(); this covers the rest
+// (out of line: it is rare, and would keep edge() from inlining).
+template <class T>
+TAPEGRAD_NOINLINE void make_accumulator(TensorImpl<T>* impl) {
+  impl->grad_accumulator = NodeRef(new AccumulateGrad<T>(impl));
+}
+
 /// The node that receives t's gradient: its producer, its leaf accumulator, or null.
 template <class T>
-NodeRef edge(const Tensor<T>& t) {
+TAPEGRAD_ALWAYS_INLINE NodeRef edge(const Tensor<T>& t) {
   if constexpr (!std::is_floating_point_v<T>) {
     return NodeRef();
   } else {
     if (!t.requires_grad()) return NodeRef();
     TensorImpl<T>* impl = t.impl();
     if (impl->grad_fn) return impl->grad_fn;
-    if (!impl->grad_accumulator) impl->grad_accumulator = NodeRef(new AccumulateGrad<T>(impl));
+    if (TAPEGRAD_UNLIKELY(!impl->grad_accumulator)) make_accumulator(impl);
     return impl->grad_accumulator;
   }
 }
@@ -441,9 +524,13 @@ NodeRef edge(const Tensor<T>& t) {
 /// The input edges of an op: edges(a, b) for an op on a and b.
 template <class... Ts>
 Edges edges(const Tensor<Ts>&... ts) {
-  Edges e;
-  (e.push_back(edge(ts)), ...);
-  return e;
+  if constexpr (sizeof...(Ts) <= 2) {
+    return Edges(edge(ts)...);  // the common case: the inline slots, no size bookkeeping
+  } else {
+    Edges e;
+    (e.push_back(edge(ts)), ...);
+    return e;
+  }
 }
 
 /// Makes `out` the output of a recorded op named `name` with the given input edges.
@@ -511,14 +598,21 @@ inline bool reverse_topological_order(Node* root, std::vector<Node*>& post_order
   root->visiting = true;
   stack.emplace_back(root, 0);
   while (!stack.empty()) {
-    Node* n = stack.back().first;
-    const std::size_t i = stack.back().second++;
-    if (i < n->inputs.size()) {
-      Node* next = n->inputs[i].get();
-      if (next && !next->visiting) {
-        next->visiting = true;
-        stack.emplace_back(next, 0);
+    // Skip to n's next unvisited input in one step (most inputs are seen already or need no
+    // gradient), so each node costs two turns of this loop: one to descend, one to finish.
+    auto& [n, i] = stack.back();
+    const std::size_t k = n->inputs.size();
+    Node* next = nullptr;
+    while (i < k) {
+      Node* in = n->inputs[i++].get();
+      if (in && !in->visiting) {
+        next = in;
+        break;
       }
+    }
+    if (next) {
+      next->visiting = true;
+      stack.emplace_back(next, 0);
     } else {
       post_order.push_back(n);
       stack.pop_back();

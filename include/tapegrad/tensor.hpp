@@ -46,16 +46,35 @@ class NodeRef {
     if (node_) retain(node_);
   }
   NodeRef(NodeRef&& other) noexcept : node_(other.node_) { other.node_ = nullptr; }
-  NodeRef& operator=(NodeRef other) noexcept {
+  NodeRef& operator=(const NodeRef& other) noexcept {
+    NodeRef(other).swap(*this);
+    return *this;
+  }
+  // A move that leaves nothing to release in the common case (an empty target): recording an op
+  // moves each edge a few times.
+  NodeRef& operator=(NodeRef&& other) noexcept {
+    if (this == &other) return *this;
+    Node* old = node_;
+    node_ = other.node_;
+    other.node_ = nullptr;
+    if (old) release(old);
+    return *this;
+  }
+  void swap(NodeRef& other) noexcept {
     Node* t = node_;
     node_ = other.node_;
     other.node_ = t;
-    return *this;
   }
   ~NodeRef() {
     if (node_) release(node_);
   }
   Node* get() const noexcept { return node_; }
+  /// Gives up the reference without releasing it: the caller now owns the count it carried.
+  Node* detach() noexcept {
+    Node* n = node_;
+    node_ = nullptr;
+    return n;
+  }
   Node* operator->() const noexcept { return node_; }
   explicit operator bool() const noexcept { return node_ != nullptr; }
   long use_count() const noexcept { return node_ ? detail::use_count(node_) : 0; }
@@ -435,7 +454,10 @@ void retain(TensorImpl<T>* impl) noexcept {
 
 template <class T>
 void release(TensorImpl<T>* impl) noexcept {
-  if (impl->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete impl;
+  // The only handle needs no locked decrement (no other thread can see the count any more); most
+  // tensors an op makes die that way.
+  if (impl->refs.load(std::memory_order_acquire) == 1 || impl->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete impl;
 }
 
 [[noreturn]] TAPEGRAD_COLD inline void throw_allocation_failed(const char* op, const Shape& shape, std::int64_t numel,
@@ -530,32 +552,34 @@ namespace detail {
 }
 }  // namespace detail
 
+// checked(), dense() and the accessors built on them run several times per op: always inlined,
+// with the throwing branches marked unlikely, they cost a compare and a branch each.
 template <class T>
-const detail::TensorImpl<T>& Tensor<T>::checked() const {
-  if (!impl_) detail::throw_undefined();
+TAPEGRAD_ALWAYS_INLINE const detail::TensorImpl<T>& Tensor<T>::checked() const {
+  if (TAPEGRAD_UNLIKELY(!impl_)) detail::throw_undefined();
   return *impl_;
 }
 
 template <class T>
-detail::TensorImpl<T>& Tensor<T>::checked() {
-  if (!impl_) detail::throw_undefined();
+TAPEGRAD_ALWAYS_INLINE detail::TensorImpl<T>& Tensor<T>::checked() {
+  if (TAPEGRAD_UNLIKELY(!impl_)) detail::throw_undefined();
   return *impl_;
 }
 
 template <class T>
-const detail::TensorImpl<T>& Tensor<T>::dense() const {
+TAPEGRAD_ALWAYS_INLINE const detail::TensorImpl<T>& Tensor<T>::dense() const {
   const auto& impl = checked();
-  if (impl.sparse) detail::throw_sparse(impl.shape);
+  if (TAPEGRAD_UNLIKELY(impl.sparse)) detail::throw_sparse(impl.shape);
   return impl;
 }
 
 template <class T>
-const Shape& Tensor<T>::shape() const {
+TAPEGRAD_ALWAYS_INLINE const Shape& Tensor<T>::shape() const {
   return checked().shape;
 }
 
 template <class T>
-std::int64_t Tensor<T>::numel() const {
+TAPEGRAD_ALWAYS_INLINE std::int64_t Tensor<T>::numel() const {
   return checked().numel;
 }
 
@@ -565,12 +589,12 @@ std::int64_t Tensor<T>::size(std::int64_t d) const {
 }
 
 template <class T>
-const T* Tensor<T>::data() const {
+TAPEGRAD_ALWAYS_INLINE const T* Tensor<T>::data() const {
   return dense().storage.data();
 }
 
 template <class T>
-T* Tensor<T>::data() {
+TAPEGRAD_ALWAYS_INLINE T* Tensor<T>::data() {
   return dense().storage.mutable_data();
 }
 
@@ -677,7 +701,7 @@ Tensor<T>& Tensor<T>::copy_(const Tensor& src) {
 }
 
 template <class T>
-bool Tensor<T>::requires_grad() const {
+TAPEGRAD_ALWAYS_INLINE bool Tensor<T>::requires_grad() const {
   const auto& impl = checked();
   return impl.requires_grad || static_cast<bool>(impl.grad_fn);
 }

@@ -44,8 +44,14 @@
 
 #if defined(__GNUC__)
 #define TAPEGRAD_NOINLINE __attribute__((noinline))
+// For the few accessors every op calls several times (Tensor::data(), shape()...): GCC otherwise
+// keeps some of them out of line, and the call then costs more than the check inside.
+#define TAPEGRAD_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TAPEGRAD_UNLIKELY(x) __builtin_expect(static_cast<bool>(x), 0)
 #else
 #define TAPEGRAD_NOINLINE
+#define TAPEGRAD_ALWAYS_INLINE inline
+#define TAPEGRAD_UNLIKELY(x) static_cast<bool>(x)
 #endif
 
 namespace tapegrad::detail {

@@ -16,6 +16,12 @@
 
 #include "tapegrad/error.hpp"
 
+#if defined(__GNUC__)
+#define TAPEGRAD_SHAPE_INLINE __attribute__((always_inline))  // GCC otherwise calls it out of line
+#else
+#define TAPEGRAD_SHAPE_INLINE
+#endif
+
 namespace tapegrad {
 
 /// Sizes of a tensor's dimensions, outermost first; `{}` is a 0-d (scalar) tensor.
@@ -40,14 +46,13 @@ class Shape {
     assign(first, last);
   }
   Shape(const std::vector<std::int64_t>& dims) : inline_{} { assign(dims.begin(), dims.end()); }  // NOLINT: implicit
-  Shape(const Shape& other) : size_(other.size_) {
-    if (other.heap_) {
-      std::fill(inline_, inline_ + kInline, 0);
-      size_ = 0;
-      assign(other.begin(), other.end());
-    } else {
-      std::memcpy(inline_, other.inline_, sizeof inline_);  // fixed size: a few register moves
-    }
+  TAPEGRAD_SHAPE_INLINE Shape(const Shape& other) : size_(other.size_) {
+    // Every op copies a shape or two: the inline case stays a few register moves, inlined; the
+    // rare heap case (more than kInline dims) is out of line so it does not stop that.
+    if (__builtin_expect(other.heap_ != nullptr, 0))
+      copy_heap(other);
+    else
+      std::memcpy(inline_, other.inline_, sizeof inline_);
   }
   Shape(Shape&& other) noexcept : size_(other.size_), capacity_(other.capacity_), heap_(std::move(other.heap_)) {
     std::memcpy(inline_, other.inline_, sizeof inline_);
@@ -141,6 +146,11 @@ class Shape {
   friend bool operator!=(const std::vector<std::int64_t>& a, const Shape& b) noexcept { return !(b == a); }
 
  private:
+  __attribute__((noinline)) void copy_heap(const Shape& other) {
+    std::fill(inline_, inline_ + kInline, 0);
+    size_ = 0;
+    assign(other.begin(), other.end());
+  }
   template <class It>
   void assign(It first, It last) {
     const auto n = static_cast<size_type>(std::distance(first, last));

@@ -38,13 +38,11 @@ class Block {
 
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      if (current_ != this) current_->release();
-      const std::size_t bytes = bytes_for(size_);
-      this->~Block();
-      free_bytes(this, bytes);
-    }
+    // The only reference needs no locked decrement: nobody else can see the count any more.
+    if (sole_owner() || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
+  /// True when the caller holds the only reference (then no other thread can add one).
+  bool sole_owner() const noexcept { return refs_.load(std::memory_order_acquire) == 1; }
   long refs() const noexcept { return refs_.load(std::memory_order_acquire); }
 
   // The storage state, used when this Block is the home of a family of aliases.
@@ -54,6 +52,12 @@ class Block {
 
  private:
   explicit Block(std::int64_t n) noexcept : size_(n) {}
+  void destroy() noexcept {
+    if (current_ != this) current_->release();
+    const std::size_t bytes = bytes_for(size_);
+    this->~Block();
+    free_bytes(this, bytes);
+  }
   static std::size_t bytes_for(std::int64_t n) noexcept { return kHeaderBytes + static_cast<std::size_t>(n) * sizeof(T); }
 
   std::atomic<long> refs_{1};     // StorageRefs homed here + BlockRefs to this block (+1 if another home's current)
@@ -109,7 +113,8 @@ class StorageRef {
   }
   ~StorageRef() {
     if (home_) {
-      home_->aliases().fetch_sub(1, std::memory_order_relaxed);
+      // The last reference skips the alias count: the block dies with it.
+      if (!home_->sole_owner()) home_->aliases().fetch_sub(1, std::memory_order_relaxed);
       home_->release();
     }
   }
@@ -123,7 +128,7 @@ class StorageRef {
   /// Write access: first moves this family of aliases to a private copy if a saved value also
   /// holds the current elements.
   T* mutable_data() const {
-    if (has_snapshots()) copy_for_write();
+    if (TAPEGRAD_UNLIKELY(has_snapshots())) copy_for_write();
     return home_->current()->data();
   }
 

@@ -171,9 +171,15 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
       detail::record(out, "MulBackward0", detail::edges(a, b),
                      [saved_a = std::move(saved_a), saved_b = std::move(saved_b), times](Tensor<T> g,
                                                                                         detail::GradSink& grads) {
-                       if (grads.wants(0)) grads.add(0, grads.wants(1) ? detail::map2(g, saved_b, times)
-                                                                       : detail::map2(std::move(g), saved_b, times));
-                       if (grads.wants(1)) grads.add(1, detail::map2(std::move(g), saved_a, times));
+                       // A leaf (a weight) takes its product straight into grad(), with no temporary
+                       // (add_product); then the last input still to serve may take g's own buffer.
+                       // Leaves still receive in input order; only a non-leaf may now come second.
+                       bool want_a = grads.wants(0), want_b = grads.wants(1);
+                       if (want_a && grads.add_product(0, g, saved_b.data())) want_a = false;
+                       if (want_b && grads.add_product(1, g, saved_a.data())) want_b = false;
+                       if (want_a) grads.add(0, want_b ? detail::map2(g, saved_b, times)
+                                                       : detail::map2(std::move(g), saved_b, times));
+                       if (want_b) grads.add(1, detail::map2(std::move(g), saved_a, times));
                      });
     }
     return out;
