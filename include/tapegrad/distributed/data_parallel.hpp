@@ -2,9 +2,8 @@
 // DistributedDataParallel: one model replica per rank, gradients averaged after each backward.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
