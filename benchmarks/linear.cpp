@@ -2,7 +2,8 @@
 // Linear forward and forward + backward against libtorch and the bare GEMMs of this build (the BLAS
 // by default; bench_linear_eigen is the same program on Eigen's GEMM), at (B, in, out) =
 // (1, 768, 768), (8, 512, 512), (32, 512, 512), (256, 1024, 1024), (4096, 300, 2). The FMA peak is
-// measured on this host with the widest FMA its CPU has.
+// measured on this host with the widest FMA its CPU has. Each shape also runs with the packed AVX2
+// GEMM (detail/gemm_packed.hpp) switched off, the dispatch before it, and with every product on it.
 #include <tapegrad/tapegrad.hpp>
 
 #include "suite.hpp"
@@ -68,6 +69,39 @@ void run_shape(const Shape3& s, double peak) {
   std::printf("%-38s fwd %.0f%%, fwd+bwd %.0f%% of the FMA peak (1 thread); the bare GEMM %.0f%%", "",
               100 * flop / rf.tapegrad / peak, 100 * 3 * flop / rb.tapegrad / peak, 100 * flop / rf.reference / peak);
   if (rf.libtorch > 0) std::printf("; libtorch %.0f%%, %.0f%%", 100 * flop / rf.libtorch / peak, 100 * 3 * flop / rb.libtorch / peak);
+  std::printf("\n");
+
+  // The same programs with the packed AVX2 kernel switched off (the dispatch before it existed:
+  // TAPEGRAD_GEMM_PACKED=0 does the same for any program), and the three bare products all on the
+  // packed kernel, interleaved in one run so the ratios compare like with like.
+  auto& packed_on = tg::detail::gemm_packed_enabled();
+  const bool packed_default = packed_on.load();
+  const auto without_packed = [&packed_on](const std::function<void()>& f) {
+    return [&packed_on, f] {
+      packed_on.store(false);
+      f();
+      packed_on.store(true);
+    };
+  };
+  std::vector<std::function<void()>> fs{fwd.tapegrad, without_packed(fwd.tapegrad), fb.tapegrad,
+                                        without_packed(fb.tapegrad), ref_fwd_bwd, without_packed(ref_fwd_bwd)};
+  const bool has_packed = tg::detail::cpu_has_avx2_fma();
+  if (has_packed)
+    fs.push_back([raw, xm, wm, bm, gm, s] {
+      Mat& y = std::get<0>(*raw);
+      y.rowwise() = bm;
+      tg::detail::gemm_packed(false, true, s.b, s.out, s.in, xm.data(), s.in, wm.data(), s.in, y.data(), s.out, true);
+      tg::detail::gemm_packed(false, false, s.b, s.in, s.out, gm.data(), s.out, wm.data(), s.in, std::get<1>(*raw).data(), s.in, false);
+      tg::detail::gemm_packed(true, false, s.out, s.in, s.b, gm.data(), s.out, xm.data(), s.in, std::get<2>(*raw).data(), s.in, false);
+      std::get<3>(*raw) = gm.colwise().sum();
+      bench::keep(std::get<3>(*raw).data());
+    });
+  packed_on.store(true);
+  const std::vector<double> t = bench::time_interleaved(fs, bench::quick() ? 1 : 3, bench::quick() ? 1 : 3, bench::quick() ? 0.001 : 0.015);
+  packed_on.store(packed_default);
+  std::printf("%-38s packed AVX2 GEMM: Linear fwd %.2fx, fwd+bwd %.2fx the speed without it; bare GEMMs fwd+bwd %.0f%% "
+              "of peak (without it %.0f%%)", "", t[1] / t[0], t[3] / t[2], 100 * 3 * flop / t[4] / peak, 100 * 3 * flop / t[5] / peak);
+  if (has_packed) std::printf(", all three on the packed kernel %.0f%%", 100 * 3 * flop / t[6] / peak);
   std::printf("\n");
 }
 

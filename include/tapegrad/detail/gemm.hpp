@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The one entry point for every matrix product the library computes (Linear, matmul): float
-// products with a small side on the AVX2 kernels of gemm_small.hpp when the CPU has AVX2, the rest
-// on a BLAS when the build links one (TAPEGRAD_USE_BLAS), else on Eigen's GEMM.
+// products with a small side on the AVX2 kernels of gemm_small.hpp when the CPU has AVX2, larger
+// float products on the packed AVX2 kernel of gemm_packed.hpp when that is the faster choice (see
+// gemm_packed_wanted), the rest on a BLAS when the build links one (TAPEGRAD_USE_BLAS), else on
+// Eigen's GEMM.
 //
 // Why a BLAS by default: Eigen picks its vector width when the header is compiled, so a plain
 // build (no -march) gets SSE2 kernels on every CPU. OpenBLAS (Debian's is built with DYNAMIC_ARCH)
@@ -11,14 +13,24 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include <Eigen/Core>
 
+#include "tapegrad/detail/gemm_packed.hpp"
 #include "tapegrad/detail/gemm_small.hpp"
+
+#if defined(TAPEGRAD_USE_BLAS)
+// OpenBLAS's thread count, when the BLAS linked is OpenBLAS; a weak reference, so any other BLAS
+// (which lacks the symbol) still links and the address is null.
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
+#endif
 
 namespace tapegrad {
 namespace detail {
@@ -160,6 +172,63 @@ constexpr bool gemm_uses_blas() {
 template <class T>
 constexpr bool gemm_on_blas = gemm_uses_blas() && (std::is_same_v<T, float> || std::is_same_v<T, double>);
 
+/// Whether gemm_packed may run at all: TAPEGRAD_GEMM_PACKED=0 in the environment (read once) turns it
+/// off, so the previous dispatch can be measured against the new one; the benchmarks flip it too.
+inline std::atomic<bool>& gemm_packed_enabled() {
+  static std::atomic<bool> enabled{[] {
+    const char* v = std::getenv("TAPEGRAD_GEMM_PACKED");
+    return !(v && std::strcmp(v, "0") == 0);
+  }()};
+  return enabled;
+}
+
+/// Whether this CPU runs AVX-512F (cpuid, asked once).
+inline bool cpu_has_avx512f() {
+#if TAPEGRAD_AVX2_KERNELS
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+/// Whether detail::gemm runs a float product (one gemm_small declined) on gemm_packed.
+/// - The CPU must have AVX2+FMA (the kernel's instructions).
+/// - The product must pay for packing both operands (cutoffs measured against Eigen's SSE2 GEMM and
+///   OpenBLAS 0.3.21, one thread, AMD EPYC Zen 2): one row is a matrix-vector product (each packed
+///   value used once); under 24^3 multiply-adds or 4 columns the copies and the partly empty
+///   6 x 16 register blocks cost more than they save (20^3: 0.9x Eigen; 4096 x 2 x 300: 0.9x Eigen,
+///   0.6x OpenBLAS); from 24^3 on it runs 1.2-2.9x Eigen's speed.
+/// - Without a BLAS always, then: Eigen's GEMM in a plain build is SSE2.
+/// - With a BLAS only when it is OpenBLAS on one thread, on a CPU without AVX-512, and op(A) has at
+///   least 64 rows: OpenBLAS's AVX-512 kernels beat an AVX2 one; a multi-threaded OpenBLAS uses
+///   every core for large products while this kernel uses one; with few rows (a batch of 32) OpenBLAS
+///   is as fast or slightly faster (0.93-0.99x), while from 64 rows on, and above all for a weight
+///   gradient (k = the batch), the packed kernel is faster. Another BLAS (no
+///   openblas_get_num_threads) keeps its products.
+inline bool gemm_packed_wanted(std::int64_t m, std::int64_t n, std::int64_t k) {
+#if TAPEGRAD_AVX2_KERNELS
+  constexpr std::int64_t kMinRows = 2, kMinCols = 4;
+  constexpr double kMinWork = 24.0 * 24.0 * 24.0;  // multiply-adds; in double, so m * n * k cannot overflow
+  if (m < kMinRows || n < kMinCols || k < 1 ||
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kMinWork)
+    return false;
+  if (!cpu_has_avx2_fma() || !gemm_packed_enabled().load(std::memory_order_relaxed)) return false;
+#if defined(TAPEGRAD_USE_BLAS)
+  constexpr std::int64_t kMinRowsOverBlas = 64;
+  if (m < kMinRowsOverBlas || cpu_has_avx512f() || !openblas_get_num_threads || openblas_get_num_threads() != 1)
+    return false;
+#endif
+  return true;
+#else
+  (void)m, (void)n, (void)k;
+  return false;
+#endif
+}
+
 /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`; every matrix row-major with leading
 /// dimension (row stride) lda/ldb/ldc; op(A) is m x k, op(B) is k x n. op(X) = Xᵀ when trans_x, so
 /// A is stored k x m then (a row-major Xᵀ is X read column-major, no copy is made).
@@ -169,6 +238,12 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   if (m == 0 || n == 0) return;
   if constexpr (std::is_same_v<T, float>) {
     if (gemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate)) return;
+#if TAPEGRAD_AVX2_KERNELS
+    if (gemm_packed_wanted(m, n, k)) {
+      gemm_packed(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+      return;
+    }
+#endif
   }
   if constexpr (gemm_on_blas<T>) {
 #if defined(TAPEGRAD_USE_BLAS)
