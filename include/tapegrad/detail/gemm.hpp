@@ -23,6 +23,7 @@
 
 #include <Eigen/Core>
 
+#include "tapegrad/detail/cpu.hpp"
 #include "tapegrad/detail/gemm_packed.hpp"
 #include "tapegrad/detail/gemm_small.hpp"
 
@@ -180,19 +181,6 @@ inline std::atomic<bool>& gemm_packed_enabled() {
     return !(v && std::strcmp(v, "0") == 0);
   }()};
   return enabled;
-}
-
-/// Whether this CPU runs AVX-512F (cpuid, asked once).
-inline bool cpu_has_avx512f() {
-#if TAPEGRAD_AVX2_KERNELS
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-  }();
-  return has;
-#else
-  return false;
-#endif
 }
 
 /// Whether detail::gemm runs a float product (one gemm_small declined) on gemm_packed.

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <new>
 
-#include "tapegrad/detail/gemm_small.hpp"  // cpu_has_avx2_fma, TAPEGRAD_AVX2_KERNELS
+#include "tapegrad/detail/cpu.hpp"  // cpu_has_avx2_fma, TAPEGRAD_AVX2_KERNELS, <immintrin.h>
 
 namespace tapegrad {
 namespace detail {

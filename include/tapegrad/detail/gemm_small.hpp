@@ -13,28 +13,10 @@
 #include <algorithm>
 #include <cstdint>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define TAPEGRAD_AVX2_KERNELS 1
-#include <immintrin.h>
-#else
-#define TAPEGRAD_AVX2_KERNELS 0
-#endif
+#include "tapegrad/detail/cpu.hpp"  // cpu_has_avx2_fma, TAPEGRAD_AVX2_KERNELS
 
 namespace tapegrad {
 namespace detail {
-
-/// Whether this CPU runs AVX2 and FMA (cpuid, asked once; the answer never changes).
-inline bool cpu_has_avx2_fma() {
-#if TAPEGRAD_AVX2_KERNELS
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
 
 #if TAPEGRAD_AVX2_KERNELS
 #define TAPEGRAD_AVX2 __attribute__((target("avx2,fma")))
