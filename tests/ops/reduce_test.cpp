@@ -55,6 +55,36 @@ TEST_CASE("sum and mean: values against PyTorch") {
   }
 }
 
+TEST_CASE("sum and mean over a block of dims with 16 and more inner elements: hand-computed sums") {
+  // x[o][r][j] = 1000 o + 10 r + j - 300 (whole numbers: every partial sum is exact in float), over
+  // inner widths below, at and past the 16 outputs the block loop sums at once, with a tail.
+  for (std::int64_t inner : {1, 15, 16, 37, 64}) {
+    INFO("inner " << inner);
+    const std::int64_t outer = 3, reduced = 5;
+    std::vector<float> values;
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t r = 0; r < reduced; ++r)
+        for (std::int64_t j = 0; j < inner; ++j) values.push_back(static_cast<float>(1000 * o + 10 * r + j - 300));
+    const auto x = tg::tensor<float>(values, {outer, reduced, inner});
+    const auto xd = x.to<double>();
+    const auto xi = x.to<std::int64_t>();
+    const auto sum = tg::sum(x, {1}), mean = tg::mean(x, {1});
+    const auto sum_d = tg::sum(xd, {1});
+    const auto sum_i = tg::sum(xi, {1});
+    REQUIRE(sum.shape() == tg::Shape{outer, inner});
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t j = 0; j < inner; ++j) {
+        // sum over r of (1000 o + j - 300) + 10 r = 5 (1000 o + j - 300) + 100
+        const std::int64_t expected = reduced * (1000 * o + j - 300) + 10 * (reduced * (reduced - 1) / 2);
+        const std::int64_t k = o * inner + j;
+        CHECK(sum.data()[k] == static_cast<float>(expected));
+        CHECK(sum_d.data()[k] == static_cast<double>(expected));
+        CHECK(sum_i.data()[k] == expected);
+        CHECK(mean.data()[k] == static_cast<float>(static_cast<double>(expected) / reduced));
+      }
+  }
+}
+
 TEST_CASE("sum and mean: shapes, names and integer sums") {
   const auto x = tg::ones<float>({2, 3, 4}, true);
   CHECK(tg::sum(x).shape() == tg::Shape{});

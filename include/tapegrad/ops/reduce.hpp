@@ -82,21 +82,35 @@ Tensor<T> sum_dims(const Tensor<T>& a, const Shape& dims, const Shape& keep, con
     o[0] = static_cast<T>(s * static_cast<acc_t<T>>(scale));
     return out;
   }
-  std::vector<acc_t<T>> acc(static_cast<std::size_t>(out.numel()), acc_t<T>(0));
+  const auto s = static_cast<acc_t<T>>(scale);
   if (const auto block = BlockLayout::of(a.shape(), dims)) {
-    // One block of consecutive dims (mean over tokens, say): plain loops that vectorise. Each
-    // output still receives its inputs in ascending order, so the sums are the same bits.
-    for (std::int64_t outer = 0; outer < block->outer; ++outer)
-      for (std::int64_t r = 0; r < block->reduced; ++r) {
-        const T* src = x + (outer * block->reduced + r) * block->inner;
-        acc_t<T>* dst = acc.data() + outer * block->inner;
-        for (std::int64_t j = 0; j < block->inner; ++j) dst[j] += src[j];
+    // One block of consecutive dims (mean over tokens, say): [outer, reduced, inner]. Sixteen
+    // outputs at a time keep their sums in registers over the whole reduced block (a sum held in
+    // memory was loaded and stored again for every input); each output still takes its inputs
+    // in ascending order from 0, so the results are the bits of the element-by-element loop.
+    constexpr std::int64_t kCols = 16;
+    const std::int64_t reduced = block->reduced, inner = block->inner;
+    for (std::int64_t outer = 0; outer < block->outer; ++outer, o += inner) {
+      const T* base = x + outer * reduced * inner;
+      std::int64_t j0 = 0;
+      for (; j0 + kCols <= inner; j0 += kCols) {
+        acc_t<T> sum[kCols] = {};
+        for (std::int64_t r = 0; r < reduced; ++r)
+          for (std::int64_t q = 0; q < kCols; ++q) sum[q] += base[r * inner + j0 + q];
+        for (std::int64_t q = 0; q < kCols; ++q) o[j0 + q] = static_cast<T>(sum[q] * s);
       }
-  } else {
-    for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
-                    [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+      for (; j0 < inner; ++j0) {
+        acc_t<T> sum = 0;
+        for (std::int64_t r = 0; r < reduced; ++r) sum += base[r * inner + j0];
+        o[j0] = static_cast<T>(sum * s);
+      }
+    }
+    return out;
   }
-  for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * static_cast<acc_t<T>>(scale));
+  std::vector<acc_t<T>> acc(static_cast<std::size_t>(out.numel()), acc_t<T>(0));
+  for_each_offset(a.shape(), broadcast_strides(keep, a.shape()),
+                  [&](std::int64_t i, std::int64_t offset) { acc[static_cast<std::size_t>(offset)] += x[i]; });
+  for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] * s);
   return out;
 }
 
