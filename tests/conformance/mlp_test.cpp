@@ -10,6 +10,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace mlp_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::close;
@@ -74,3 +76,5 @@ TEST_CASE("conformance: Sequential MLP with LayerNorm, GELU, Dropout, AdamW para
   tg::NoGradGuard no_grad;
   CHECK(matches(net(golden().tensor<float>("batch0/x")), "eval_logits"));
 }
+
+}  // namespace mlp_test

@@ -8,6 +8,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace training_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace F = tapegrad::nn::functional;
 using tg_test::close;
@@ -177,3 +179,5 @@ TEST_CASE("conformance: EmbeddingBag max + Linear with SGD") {
     return one<tg::optim::SGD<float>>(concat(e, f), tg::optim::SGDOptions(0.3));
   });
 }
+
+}  // namespace training_test

@@ -4,6 +4,8 @@
 
 #include "support/test.hpp"
 
+namespace autograd_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::close;
 
@@ -193,3 +195,5 @@ TEST_CASE("gradcheck accepts correct gradients and reports a wrong one") {
   CHECK(result.message.rfind("gradcheck: d output[0] / d input0[0]: analytical 3, numerical 2", 0) == 0);
   CHECK(x.grad().defined() == false);  // gradcheck works on copies
 }
+
+}  // namespace autograd_test

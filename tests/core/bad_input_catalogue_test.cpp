@@ -17,6 +17,8 @@
 
 #include "support/test.hpp"
 
+namespace bad_input_catalogue_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
@@ -304,3 +306,5 @@ TEST_CASE("Bad-input catalogue: every case throws its typed exception naming the
   }
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace bad_input_catalogue_test

@@ -8,6 +8,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace factories_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::close;
 using tg_test::Contains;
@@ -343,3 +345,5 @@ TEST_CASE("full_like: the input's shape and type, filled") {
   CHECK(tg::ones_like(t).to_vector() == std::vector<double>(6, 1.0));
   CHECK(tg::empty_like(t).shape() == t.shape());
 }
+
+}  // namespace factories_test

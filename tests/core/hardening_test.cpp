@@ -13,6 +13,8 @@
 
 #include "support/test.hpp"
 
+namespace hardening_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::Contains;
 
@@ -189,3 +191,5 @@ TEST_CASE("Allocation: a tensor that cannot be allocated throws AllocationError 
   }
   CHECK_THROWS_AS(tg::empty<double>({std::int64_t(1) << 57}), std::bad_alloc);  // still a bad_alloc for old code
 }
+
+}  // namespace hardening_test

@@ -2,6 +2,8 @@
 // Printing against the strings PyTorch 1.13.1 prints for the same tensors (dtype names drop "torch.").
 #include "support/test.hpp"
 
+namespace print_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 
 TEST_CASE("printing matches PyTorch's layout") {
@@ -63,3 +65,5 @@ TEST_CASE("printing shows requires_grad on leaves and grad_fn on op outputs") {
   os << x.detach();
   CHECK(os.str() == "tensor([1., 2.])");
 }
+
+}  // namespace print_test

@@ -2,6 +2,8 @@
 // The generator against values printed by PyTorch 1.13.1 after the same torch.manual_seed.
 #include "support/test.hpp"
 
+namespace random_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::close;
 
@@ -79,3 +81,5 @@ TEST_CASE("an explicit Generator is independent of the default one") {
   (void)tg::randn<double>({3});  // draws from the default generator only
   CHECK(close(a, tg::randn<double>({5}, g2), 0, 0));
 }
+
+}  // namespace random_test

@@ -11,6 +11,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace tensor_api_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::close;
 
@@ -254,3 +256,5 @@ TEST_CASE("tensor from nested braces: values and lists cannot mix at one depth")
   CHECK_THROWS_WITH(tg::tensor<float>({{{1}, 2}}),
                     "tensor: nested lists must be rectangular: the entry at [0][1] is a value where a list was expected");
 }
+
+}  // namespace tensor_api_test

@@ -2,6 +2,8 @@
 // Tensor<T>: factories, the handle model (what aliases what), element access, the Eigen view.
 #include "support/test.hpp"
 
+namespace tensor_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using tg_test::close;
 
@@ -161,3 +163,5 @@ TEST_CASE("large buffers are cached for reuse, within a limit") {
   CHECK(tg::cached_memory_bytes() == 0);
   tg::set_memory_cache_limit(std::size_t(4) << 30);
 }
+
+}  // namespace tensor_test

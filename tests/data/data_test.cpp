@@ -11,6 +11,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace data_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 using tg_test::Contains;
@@ -344,3 +346,5 @@ TEST_CASE("encode_texts: token ids through the vocabulary, the first label throu
   CHECK_THROWS_WITH(data::encode_texts(texts, tokenizer, vocab, tg::io::Vocabulary({"pos"})),
                     Contains("the label \"neg\" of line 2 is not one of the 1 known labels"));
 }
+
+}  // namespace data_test

@@ -12,6 +12,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace distributed_sampler_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 using tg_test::Contains;
@@ -259,3 +261,5 @@ TEST_CASE("DistributedSampler: a DataLoader refuses shuffle with a sampler and a
   CHECK(data::make_data_loader(numbers(10), data::DataLoaderOptions(2).sampler(sampler)).size() == 3);
   CHECK(data::make_data_loader(numbers(10), data::DataLoaderOptions(2).drop_last(true).sampler(sampler)).size() == 2);
 }
+
+}  // namespace distributed_sampler_test

@@ -7,6 +7,8 @@
 
 #include "support/test.hpp"
 
+namespace metrics_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 using tg_test::Approx;
@@ -103,3 +105,5 @@ TEST_CASE("precision_recall_f1: macro and micro averages as sklearn") {
   CHECK(none.f1 == 0.0);
   CHECK_THROWS_AS(data::precision_recall_f1(kPred, kTarget, 2), tg::IndexError);
 }
+
+}  // namespace metrics_test

@@ -10,6 +10,8 @@
 
 #include "support/test.hpp"
 
+namespace progress_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 using tg_test::Contains;
@@ -138,3 +140,5 @@ TEST_CASE("LinePlot: fixed ranges and nice ticks") {
   const std::string flat = data::LinePlot().add("one", {2.0}).to_svg();  // a single point still has an axis
   CHECK(count_of(flat, "<g class=\"series\"") == 1);
 }
+
+}  // namespace progress_test

@@ -16,6 +16,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace atomic_write_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace iod = tapegrad::io::detail;
 using tg_test::Contains;
@@ -144,3 +146,5 @@ TEST_CASE("Atomic writes: a folder that does not exist or a path that names a fo
                     Contains("cannot create a temporary file in"));
   CHECK(folder_listing(dir.path()).empty());
 }
+
+}  // namespace atomic_write_test

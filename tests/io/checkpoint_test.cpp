@@ -13,6 +13,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace checkpoint_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using tg_test::Contains;
@@ -342,3 +344,5 @@ TEST_CASE("Vocabulary save and load: tokens, order and the unknown-token id, hos
   CHECK_THROWS_WITH(binary.save(dir.path("x.json")), Contains("is not valid UTF-8"));
   CHECK_FALSE(std::filesystem::exists(dir.path("x.json")));
 }
+
+}  // namespace checkpoint_test

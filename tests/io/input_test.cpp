@@ -5,6 +5,8 @@
 
 #include "support/test.hpp"
 
+namespace input_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using tapegrad::detail::parse_real;
 using tapegrad::detail::parse_real_stream;
 using tapegrad::detail::ParseStatus;
@@ -112,3 +114,5 @@ TEST_CASE("quote escapes control bytes and invalid UTF-8 but keeps valid UTF-8 a
   CHECK(quote(std::string(50, 'x'), 10) == "\"xxxxxxxxxx\"...");
   CHECK(quote("ab优", 3) == "\"ab\"...");  // never splits a character
 }
+
+}  // namespace input_test

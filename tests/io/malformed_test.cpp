@@ -7,6 +7,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace malformed_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 using io::WordVectorFormat;
 using io::WordVectorLoadOptions;
@@ -302,3 +304,5 @@ TEST_CASE("corrupting any byte of a valid file never crashes a loader") {
   CHECK(loaded > 0);
   CHECK(refused > 0);
 }
+
+}  // namespace malformed_test

@@ -8,6 +8,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace module_files_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::Contains;
@@ -99,3 +101,5 @@ TEST_CASE("Module::save and load errors: an unknown extension names the three fo
   CHECK(net.emb.weight.at({0, 0}) == 0.1f);
   CHECK(net.fc.weight.at({1, 2}) == 0.5f);
 }
+
+}  // namespace module_files_test

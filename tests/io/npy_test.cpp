@@ -17,6 +17,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace npy_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 using tg_test::Contains;
 
@@ -510,3 +512,5 @@ TEST_CASE("malformed .npz catalogue") {
   CHECK_THROWS_WITH(parse(from_hex(kNumpySavez)), Contains("it starts with \"PK\\x03\\x04\\x14\\x00\\x00\\x00\" instead of "
                                                            "\"\\x93NUMPY\" (it is a zip archive: an .npz file is read with load_npz)"));
 }
+
+}  // namespace npy_test

@@ -16,6 +16,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace safetensors_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 using io::LoadOptions;
 using tg_test::Contains;
@@ -615,3 +617,5 @@ TEST_CASE("safetensors malformed: every truncation and every single-byte corrupt
       }
     }
 }
+
+}  // namespace safetensors_test

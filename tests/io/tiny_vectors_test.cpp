@@ -5,6 +5,8 @@
 
 #include "support/test.hpp"
 
+namespace tiny_vectors_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 
 namespace {
@@ -81,3 +83,5 @@ TEST_CASE("tiny_vectors.txt: nearest neighbours share meaning and sentiment") {
   CHECK(most_similar(wv, unit_row(wv, wv.vocab.id("king")), {"king"}) == "emperor");
   CHECK(most_similar(wv, unit_row(wv, wv.vocab.id("monday")), {"monday"}) == "sunday");
 }
+
+}  // namespace tiny_vectors_test

@@ -10,6 +10,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace torch_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 using namespace std::string_literals;
 using io::detail::MemorySink;
@@ -638,3 +640,5 @@ TEST_CASE("corrupting any byte of a valid file gives a typed error or a consiste
   CHECK(refused > 0);
   CHECK(loaded + refused == good.size() * 3);
 }
+
+}  // namespace torch_test

@@ -2,6 +2,8 @@
 // Vocabulary: ids in insertion order, lookups both ways, the unknown-token fallback, and its errors.
 #include "support/test.hpp"
 
+namespace vocabulary_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using tapegrad::IndexError;
 using tapegrad::ValueError;
 using tapegrad::io::Vocabulary;
@@ -69,3 +71,5 @@ TEST_CASE("Vocabulary keeps arbitrary bytes and quotes them safely in messages")
   CHECK(v.token(0) == odd);
   CHECK_THROWS_WITH(v.id(std::string("\xfe\n", 2)), tg_test::Contains("unknown token \"\\xFE\\x0A\""));
 }
+
+}  // namespace vocabulary_test

@@ -7,6 +7,8 @@
 #include "io_test_util.hpp"
 #include "support/test.hpp"
 
+namespace word_vectors_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 using namespace tapegrad;
 using io::WordVectorFormat;
 using io::WordVectorLoadOptions;
@@ -335,3 +337,5 @@ TEST_CASE("loading streams across buffer refills and lines longer than the first
   CHECK(row(b, "t1999")[298] == -2.0f);
   CHECK(row(b, "t1999")[299] == 1.0f);
 }
+
+}  // namespace word_vectors_test

@@ -3,6 +3,8 @@
 // the PyTorch bugs it does not copy, and every error message.
 #include "nn/nn_test.hpp"
 
+namespace embedding_bag_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::close;
@@ -330,3 +332,5 @@ TEST_CASE("EmbeddingBag errors: sizes, padding_idx, max_norm, pretrained shape, 
   CHECK_THROWS_WITH(nn::functional::embedding_bag(idx(), tg::zeros<float>({6}), offsets()),
                     "embedding_bag: weight must be 2-D [num_embeddings, embedding_dim], got shape [6]");
 }
+
+}  // namespace embedding_bag_test

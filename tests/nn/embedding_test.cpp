@@ -2,6 +2,8 @@
 // Embedding against PyTorch 1.13.1 goldens: every option and combination, the max_norm trap, errors.
 #include "nn/nn_test.hpp"
 
+namespace embedding_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::close;
@@ -420,3 +422,5 @@ TEST_CASE("functional::embedding: options, padding and max_norm on a plain tenso
   CHECK(close(out, g.values("embedding/pad/out"), {2, 3, 3}, 0, 0));
   CHECK(close(w.grad(), g.values("embedding/pad/grad"), {5, 3}, 0, 0));
 }
+
+}  // namespace embedding_test

@@ -2,6 +2,8 @@
 // nn::init against torch.nn.init after the same torch.manual_seed.
 #include "nn/nn_test.hpp"
 
+namespace init_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace init = tapegrad::nn::init;
 using tg_test::close;
@@ -97,3 +99,5 @@ TEST_CASE("init errors: fewer than 2 dimensions, undefined tensors") {
                     "init::kaiming_uniform_: the tensor is undefined (an absent parameter, such as the bias of a Linear "
                     "built with bias=false?)");
 }
+
+}  // namespace init_test

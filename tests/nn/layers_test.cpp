@@ -9,6 +9,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace layers_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace {
 
 namespace tg = tapegrad;
@@ -558,3 +560,5 @@ TEST_CASE("Module buffers: user modules register them in visit, excluded from pa
   Scaler copy = s;  // copies share buffers, as they share parameters
   CHECK(copy.count.is_same(s.count));
 }
+
+}  // namespace layers_test

@@ -2,6 +2,8 @@
 // Linear against PyTorch 1.13.1: values and all gradients on 1-D, 2-D, 3-D and empty inputs, init, errors.
 #include "nn/nn_test.hpp"
 
+namespace linear_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::close;
@@ -229,3 +231,5 @@ TEST_CASE("Linear errors: negative sizes") {
   CHECK_THROWS_AS(nn::Linear<float>(-1, 2), tg::ValueError);
   CHECK_THROWS_WITH(nn::Linear<float>(-1, 2), "Linear: in_features and out_features must be non-negative, got in_features=-1, out_features=2");
 }
+
+}  // namespace linear_test

@@ -11,6 +11,8 @@
 
 #include "ops/ops_test.hpp"
 
+namespace losses_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::grad_ok;
 using ops_test::Inputs;
@@ -547,3 +549,5 @@ TEST_CASE("normalize, pairwise_distance: hand-computed values") {
   CHECK(close(tg::pairwise_distance(x, tg::zeros<float>({2}), 2.0, 0.0), {std::sqrt(5.0), 5.0}, tg::Shape{2}));
   CHECK(close(tg::pairwise_distance(x, tg::zeros<float>({2}), 1.0, 0.0, true), {3, 7}, tg::Shape{2, 1}));
 }
+
+}  // namespace losses_test

@@ -2,6 +2,8 @@
 // Module: names, train/eval, zero_grad, state dicts and their errors, printing, a user-defined model.
 #include "nn/nn_test.hpp"
 
+namespace module_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
 using tg_test::close;
@@ -252,3 +254,5 @@ TEST_CASE("Parameter: prints as PyTorch, an unset Parameter takes its shape from
   const auto sparse = tg::detail::make_sparse<float>({2}, tg::tensor<std::int64_t>({1}), tg::tensor<float>({5}), true);
   CHECK_THROWS_WITH(p = sparse, "Parameter: cannot assign a sparse tensor (shape [2]); call to_dense() first");
 }
+
+}  // namespace module_test

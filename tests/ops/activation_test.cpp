@@ -6,6 +6,8 @@
 
 #include "ops_test.hpp"
 
+namespace activation_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::golden;
 using ops_test::grad_ok;
@@ -79,3 +81,5 @@ TEST_CASE("softmax and log_softmax: a bad dim names the dim and the valid range"
   CHECK_THROWS_WITH(tg::log_softmax(x, -3),
                     "log_softmax: dim -3 is out of range for a tensor with 2 dimensions (valid range [-2, 1])");
 }
+
+}  // namespace activation_test

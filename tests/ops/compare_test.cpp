@@ -10,6 +10,8 @@
 
 #include "ops_test.hpp"
 
+namespace compare_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::grad_ok;
 using ops_test::Inputs;
@@ -520,3 +522,5 @@ TEST_CASE("allclose: negative tolerances, shapes that do not broadcast, undefine
   check_message([&] { tg::allclose(x, tg::ones<float>({2})); }, {"allclose: ", "[2, 3]", "[2]"});
   check_message([&] { tg::allclose(x, tg::Tensor<float>()); }, {"allclose: other is undefined"});
 }
+
+}  // namespace compare_test

@@ -13,6 +13,8 @@
 
 #include "support/test.hpp"
 
+namespace gemm_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 
 namespace {
@@ -242,3 +244,5 @@ TEST_CASE("gemm: the dispatch sends only products worth packing to the packed ke
   CHECK_FALSE(tg::detail::gemm_packed_wanted(256, 1024, 1024));
   enabled.store(before);
 }
+
+}  // namespace gemm_test

@@ -9,6 +9,8 @@
 
 #include "ops_test.hpp"
 
+namespace indexing_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace ix = tapegrad::indexing;
 using ix::Ellipsis;
@@ -432,3 +434,5 @@ TEST_CASE("index_put: errors name the values' and the region's shapes, the input
   CHECK_THROWS_AS(tg::index_put_(x, {0}, tg::Tensor<float>()), tg::ValueError);
   CHECK(close(x, {1, 2, 3, 4, 5, 6}, {2, 3}));
 }
+
+}  // namespace indexing_test

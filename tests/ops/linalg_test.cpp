@@ -4,6 +4,8 @@
 
 #include "ops_test.hpp"
 
+namespace linalg_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::golden;
 using ops_test::grad_ok;
@@ -103,3 +105,5 @@ TEST_CASE("matmul: shape errors name both shapes") {
   CHECK_THROWS_WITH(tg::matmul(tg::scalar_tensor<float>(1), tg::ones<float>({3})),
                     "matmul: both arguments need at least 1 dimension, got shapes [] and [3]");
 }
+
+}  // namespace linalg_test

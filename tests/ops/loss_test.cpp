@@ -5,6 +5,8 @@
 
 #include "ops_test.hpp"
 
+namespace loss_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::golden;
 using ops_test::grad_ok;
@@ -290,3 +292,5 @@ TEST_CASE("cosine_similarity: shapes, 0-d and empty inputs, names, errors") {
   CHECK_THROWS_WITH(tg::cosine_similarity(tg::ones<float>({3}), tg::ones<float>({3})),
                     "cosine_similarity: dim 1 is out of range for a tensor with 1 dimension (valid range [-1, 0])");
 }
+
+}  // namespace loss_test

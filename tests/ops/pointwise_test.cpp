@@ -5,6 +5,8 @@
 
 #include "ops_test.hpp"
 
+namespace pointwise_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::grad_ok;
 using ops_test::Inputs;
@@ -251,3 +253,5 @@ TEST_CASE("clamp takes plain numbers for its bounds") {
   CHECK(close(tg::clamp(x, std::nullopt, 1.0f), {-1, 0.5, 1}));
   CHECK(close(tg::clamp(tg::tensor<double>({-1, 3}, {2}), -0.5, 0.5), {-0.5, 0.5}));
 }
+
+}  // namespace pointwise_test

@@ -6,6 +6,8 @@
 
 #include "ops_test.hpp"
 
+namespace reduce_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::golden;
 using ops_test::grad_ok;
@@ -191,3 +193,5 @@ TEST_CASE("argmax: first maximum on ties, keepdim, NaN wins, errors") {
   CHECK_THROWS_WITH(tg::argmax(tg::zeros<float>({2, 0}), 1), "argmax: cannot reduce over dim 1 of size 0 (shape [2, 0])");
   CHECK_THROWS_WITH(tg::argmax(x, 2), "argmax: dim 2 is out of range for a tensor with 2 dimensions (valid range [-2, 1])");
 }
+
+}  // namespace reduce_test

@@ -2,6 +2,8 @@
 // Shape ops: cat, stack, index_select, unsqueeze, squeeze, flatten, one_hot.
 #include "ops_test.hpp"
 
+namespace shape_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::grad_ok;
 using ops_test::Inputs;
@@ -261,3 +263,5 @@ TEST_CASE("one_hot: bad classes name the value, its position and the range") {
   CHECK_THROWS_WITH(tg::one_hot(tg::zeros<std::int64_t>({0})),
                     "one_hot: cannot infer num_classes from an empty tensor; pass num_classes");
 }
+
+}  // namespace shape_test

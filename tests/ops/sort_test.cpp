@@ -12,6 +12,8 @@
 
 #include "ops_test.hpp"
 
+namespace sort_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 using ops_test::grad_ok;
 using ops_test::Inputs;
@@ -434,3 +436,5 @@ TEST_CASE("max, min, topk, sort, argsort, cumsum, maximum: errors name the op, t
   CHECK(x.to_vector() == before);
   CHECK(x.grad_fn_name().empty());
 }
+
+}  // namespace sort_test

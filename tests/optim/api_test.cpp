@@ -9,6 +9,8 @@
 
 #include "optim_support.hpp"
 
+namespace api_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using optim_test::golden;
@@ -433,3 +435,5 @@ TEST_CASE("clip_grad_norm_ on one tensor, on no gradients, and its option checks
   CHECK_THROWS_WITH(tg::nn::utils::clip_grad_norm_(w, 1.0, -std::numeric_limits<double>::infinity()),
                     "clip_grad_norm_: norm_type must be > 0 (or infinity), got -inf");
 }
+
+}  // namespace api_test

@@ -11,6 +11,8 @@
 
 #include "optim_support.hpp"
 
+namespace param_groups_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using Catch::Matchers::Contains;
@@ -405,3 +407,5 @@ TEST_CASE("param_groups: a Checkpoint saves and restores every group's options a
   scheduler2.step();
   CHECK(scheduler2.get_last_lr() == scheduler.get_last_lr());
 }
+
+}  // namespace param_groups_test

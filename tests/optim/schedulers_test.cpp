@@ -11,6 +11,8 @@
 #include "support/golden.hpp"
 #include "support/test.hpp"
 
+namespace schedulers_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using Catch::Matchers::Contains;
@@ -319,3 +321,5 @@ TEST_CASE("schedulers: a scheduler made before add_param_group refuses to step")
                                       "now has 2; create the scheduler after add_param_group()");
   CHECK(scheduler.last_epoch() == 0);
 }
+
+}  // namespace schedulers_test

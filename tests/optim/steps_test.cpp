@@ -8,6 +8,8 @@
 
 #include "optim_support.hpp"
 
+namespace steps_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using optim_test::golden;
@@ -170,3 +172,5 @@ TEST_CASE("SGD and Adagrad give the same bits for a sparse gradient as for its t
     }
   }
 }
+
+}  // namespace steps_test

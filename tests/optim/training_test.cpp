@@ -7,6 +7,8 @@
 
 #include "optim_support.hpp"
 
+namespace training_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace optim = tapegrad::optim;
 using optim_test::golden;
@@ -94,3 +96,5 @@ TEST_CASE("training runs (SGD+momentum+decay+StepLR, Nesterov, Adam, AdamW, Adag
 TEST_CASE("training runs (SGD+momentum+decay+StepLR, Nesterov, Adam, AdamW, Adagrad+clipping) match torch, double") {
   all_runs<double>();
 }
+
+}  // namespace training_test
