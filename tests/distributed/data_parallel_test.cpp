@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace data_parallel_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace td = tapegrad::distributed;
 namespace nn = tapegrad::nn;
@@ -277,3 +279,5 @@ TEST_CASE("DistributedDataParallel: a checkpoint written by rank 0 resumes bit f
   world.barrier();
   if (world.rank() == 0) std::filesystem::remove(path);
 }
+
+}  // namespace data_parallel_test

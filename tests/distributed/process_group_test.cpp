@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+namespace process_group_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace tg = tapegrad;
 namespace td = tapegrad::distributed;
 
@@ -177,3 +179,5 @@ TEST_CASE("ProcessGroup: a group over a split communicator", "[process_group]") 
   }
   MPI_Comm_free(&halves);
 }
+
+}  // namespace process_group_test

@@ -11,6 +11,8 @@
 #include "tapegrad/distributed/environment.hpp"
 #include "tapegrad/distributed/sharded_embedding_bag.hpp"
 
+namespace sharded_embedding_bag_test {  // this file's tests and helpers: apart from other files' in a unity build
+
 namespace {
 
 namespace tg = tapegrad;
@@ -364,3 +366,5 @@ TEST_CASE("ShardedEmbeddingBag: bytes exchanged by a forward and synchronize_gra
   CHECK(t.bytes_sent == 2 * counts + remote * (index + row));
   CHECK(t.bytes_received == 2 * counts + asked_of_me * (index + row));
 }
+
+}  // namespace sharded_embedding_bag_test
