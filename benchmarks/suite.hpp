@@ -303,10 +303,10 @@ inline FmaPeak fma_peak() {
   int lanes = 1;
 #endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
+  // The library's own cpuid queries (detail/cpu.hpp), so the peak's ISA and the kernels' agree.
+  if (tapegrad::detail::cpu_has_avx512f()) {
     kernel = fma_chains_avx512, lanes = 16, peak.isa = "AVX-512";
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  } else if (tapegrad::detail::cpu_has_avx2_fma()) {
     kernel = fma_chains_avx2, lanes = 8, peak.isa = "AVX2+FMA";
   }
 #endif
