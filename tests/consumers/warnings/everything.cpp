@@ -1,4 +1,9 @@
-// Instantiates the public templates for float and double, so -Werror sees their bodies too.
+// Instantiates the public templates for float and double, so -Werror sees their bodies too. With
+// TAPEGRAD_CHECK_DISTRIBUTED (check.sh sets it, with MPI's include flags, when Open MPI is
+// installed) the distributed templates too: one translation unit, so the library is parsed once.
+#ifdef TAPEGRAD_CHECK_DISTRIBUTED
+#include <tapegrad/distributed.hpp>  // first, so it is seen to include everything it needs
+#endif
 #include <tapegrad/tapegrad.hpp>
 
 #include <cstdlib>
@@ -88,6 +93,32 @@ void use_model_files_on_a_model() {
   tg::optim::StepLR<T> scheduler(adam, 2);
   use_model_files(fc, adam, scheduler);
 }
+
+#ifdef TAPEGRAD_CHECK_DISTRIBUTED
+namespace td = tapegrad::distributed;
+
+template <class T>
+void use_distributed(td::ProcessGroup& world) {
+  tg::nn::Linear<T> linear(3, 2);
+  td::DistributedDataParallel<T> ddp(linear, world);
+  ddp.backward(linear(tg::ones<T>({1, 3})).sum());
+  tg::Tensor<T> t = tg::ones<T>({2});
+  world.all_reduce(t, td::ReduceOp::Mean);
+  world.broadcast(t, 0);
+  (void)world.all_gather(t);
+  tg::nn::ShardedEmbeddingBag<T> table(world, tg::nn::EmbeddingBagOptions(10, 4));
+  table(tg::zeros<std::int64_t>({2, 3})).sum().backward();
+  table.synchronize_gradients();
+  (void)table.gather_full(0);
+}
+
+void use_distributed_for_float_and_double(int argc, char** argv) {
+  td::run(argc, argv, [](td::ProcessGroup& world) {
+    use_distributed<float>(world);
+    use_distributed<double>(world);
+  });
+}
+#endif
 
 int main() {
   if (std::getenv("NEVER_SET_ANYWHERE")) {
