@@ -1,5 +1,5 @@
 # Model files across formats: checkpoints, optimiser and scheduler state, atomic writes, Module::save/load.
-tapegrad_add_test(io_model_files_tests checkpoint_test.cpp atomic_write_test.cpp module_files_test.cpp)
+target_sources(io_tests PRIVATE checkpoint_test.cpp atomic_write_test.cpp module_files_test.cpp)
 
 # Module-level round trip with the real PyTorch and NumPy (scripts/test installs python3-torch and
 # python3-numpy; the test fails, never skips, without them).

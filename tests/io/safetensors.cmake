@@ -1,6 +1,6 @@
 # safetensors: unit tests and the malformed-file catalogue, the interop check against files written
 # from the spec with NumPy/PyTorch, and the fuzz target's corpus replay.
-tapegrad_add_test(io_safetensors_tests safetensors_test.cpp)
+target_sources(io_tests PRIVATE safetensors_test.cpp)
 
 # The interop tool: loads a safetensors file as float or double and writes back what it read.
 add_executable(io_safetensors_interop safetensors_interop.cpp)

@@ -1,7 +1,7 @@
 # PyTorch files (torch.save's zip format): unit tests and the malformed-file catalogue, the interop
 # check against the real PyTorch 1.13 both ways, and the zip and pickle fuzz targets' corpus replays.
 # Included from tests/io/CMakeLists.txt.
-tapegrad_add_test(io_torch_tests torch_test.cpp)
+target_sources(io_tests PRIVATE torch_test.cpp)
 
 # The interop tool: loads torch.save'd files with load_torch, writes them back with save_torch and
 # prints every value it read, for the Python script to check.

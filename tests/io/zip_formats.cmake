@@ -1,6 +1,6 @@
 # NumPy .npy/.npz: unit tests on hand-made bytes, the interop script against the real NumPy, and the fuzz
 # target replayed over its corpus. Included from tests/io/CMakeLists.txt.
-tapegrad_add_test(io_npy_tests npy_test.cpp)
+target_sources(io_tests PRIVATE npy_test.cpp)
 
 add_executable(io_npy_interop npy_interop.cpp)
 target_link_libraries(io_npy_interop PRIVATE tapegrad::tapegrad tapegrad_dev_flags)
