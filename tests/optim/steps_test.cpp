@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Every optimiser and option combination, six steps on given gradients, against torch 1.13.1.
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -171,6 +172,60 @@ TEST_CASE("SGD and Adagrad give the same bits for a sparse gradient as for its t
       CHECK(ws.to_vector() == wd.to_vector());
     }
   }
+}
+
+// SGD without momentum or decay skips the blocks of a dense gradient that are exactly +0 (a dense
+// embedding gradient is mostly zeros); next_nonzero_block finds the others, on AVX2 where the CPU
+// has it and element by element in the last, partial block.
+template <class T>
+std::vector<std::int64_t> nonzero_blocks(const std::vector<T>& x, std::int64_t from = 0) {
+  const auto n = static_cast<std::int64_t>(x.size());
+  const std::int64_t blocks = (n + 63) / 64;
+  std::vector<std::int64_t> found;
+  for (auto b = tg::detail::next_nonzero_block<64>(x.data(), n, from); b < blocks;
+       b = tg::detail::next_nonzero_block<64>(x.data(), n, b + 1))
+    found.push_back(b);
+  return found;
+}
+
+TEMPLATE_TEST_CASE("next_nonzero_block finds the blocks with a set bit: -0 and NaN count, +0 does not", "", float,
+                   double) {
+  using T = TestType;
+  using Blocks = std::vector<std::int64_t>;
+  std::vector<T> x(650, T(0));  // blocks 0-9 of 64 elements and a tail of 10 (block 10)
+  CHECK(nonzero_blocks(x).empty());
+  x[0] = T(1);
+  x[3 * 64 + 63] = -T(0);  // only the sign bit: p - lr * (-0) is p, but the bits are not all clear
+  x[7 * 64 + 31] = std::numeric_limits<T>::quiet_NaN();
+  x[9 * 64 + 1] = std::numeric_limits<T>::denorm_min();
+  x[649] = T(2);
+  CHECK(nonzero_blocks(x) == Blocks{0, 3, 7, 9, 10});
+  CHECK(nonzero_blocks(x, 4) == Blocks{7, 9, 10});
+  CHECK(nonzero_blocks(x, 11).empty());
+  x[649] = T(0);
+  CHECK(nonzero_blocks(x) == Blocks{0, 3, 7, 9});
+  // Shorter than one block (a bias): only the element-by-element path, from 0 and past the end.
+  const std::vector<T> bias{T(0), T(-3)};
+  CHECK(nonzero_blocks(bias) == Blocks{0});
+  CHECK(nonzero_blocks(std::vector<T>{T(0), T(0)}).empty());
+  CHECK(nonzero_blocks(std::vector<T>{}).empty());
+  // Exactly whole blocks: the last one found by the wide path alone.
+  std::vector<T> whole(128, T(0));
+  whole[127] = T(5);
+  CHECK(nonzero_blocks(whole) == Blocks{1});
+}
+
+TEST_CASE("SGD updates the non-zero blocks of a mostly-zero dense gradient and leaves the rest bit for bit") {
+  // 3 blocks of 64 and a tail of 5; lr 0.5: p - 0.5 g where g is set.
+  auto w = tg::full<float>({197}, 1.0f, true);
+  std::vector<float> g(197, 0.0f);
+  g[70] = 2.0f, g[196] = -4.0f;
+  w.mutable_grad() = tg::tensor<float>(g, {197});
+  optim::SGD<float> sgd({w}, optim::SGDOptions(0.5));
+  sgd.step();
+  std::vector<float> expected(197, 1.0f);
+  expected[70] = 0.0f, expected[196] = 3.0f;
+  CHECK(w.to_vector() == expected);
 }
 
 }  // namespace steps_test

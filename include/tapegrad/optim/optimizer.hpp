@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tapegrad/autograd.hpp"
+#include "tapegrad/detail/cpu.hpp"  // cpu_has_avx2_fma, TAPEGRAD_AVX2_KERNELS
 #include "tapegrad/detail/parallel.hpp"
 #include "tapegrad/detail/prefetch.hpp"
 #include "tapegrad/error.hpp"
@@ -158,6 +159,46 @@ bool all_zero_bits(const T* x, std::int64_t n) {
 template <std::int64_t N, class T>
 bool all_zero_bits(const T* x) {
   return all_zero_bits(x, N);
+}
+
+#if TAPEGRAD_AVX2_KERNELS
+/// next_nonzero_block over whole blocks of kBytes, 32 bytes per load. At SSE2 width the scan of a
+/// dense embedding gradient is held by its load instructions rather than by memory.
+template <std::int64_t kBytes>
+__attribute__((target("avx2"))) std::int64_t next_nonzero_block_avx2(const unsigned char* x, std::int64_t from,
+                                                                     std::int64_t to) {
+  static_assert(kBytes % 64 == 0, "two 32-byte loads per step");
+  for (std::int64_t b = from; b < to; ++b) {
+    const unsigned char* block = x + b * kBytes;
+    __m256i even = _mm256_setzero_si256(), odd = even;  // two chains, so the ORs keep up with the loads
+    for (std::int64_t i = 0; i < kBytes; i += 64) {
+      even = _mm256_or_si256(even, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i)));
+      odd = _mm256_or_si256(odd, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + i + 32)));
+    }
+    const __m256i any = _mm256_or_si256(even, odd);
+    if (!_mm256_testz_si256(any, any)) return b;
+  }
+  return to;
+}
+#endif
+
+/// The first block at or after `from` (blocks of kBlock elements of x[0, n), the last one possibly
+/// shorter) with any bit set, or the number of blocks: where a step on a mostly-zero gradient has
+/// work. Same test as all_zero_bits (-0 and NaN count as set), on AVX2 when cpuid says so.
+template <std::int64_t kBlock, class T>
+std::int64_t next_nonzero_block(const T* x, std::int64_t n, std::int64_t from) {
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+#if TAPEGRAD_AVX2_KERNELS
+  const std::int64_t whole = n / kBlock;
+  if (from < whole && cpu_has_avx2_fma()) {
+    from = next_nonzero_block_avx2<kBlock * static_cast<std::int64_t>(sizeof(T))>(
+        reinterpret_cast<const unsigned char*>(x), from, whole);
+    if (from < whole) return from;
+  }
+#endif
+  for (; from < blocks; ++from)
+    if (!all_zero_bits(x + from * kBlock, std::min(kBlock, n - from * kBlock))) return from;
+  return blocks;
 }
 
 /// Which elements a step visits when the gradient is sparse.

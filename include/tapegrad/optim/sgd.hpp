@@ -160,10 +160,10 @@ class SGD : public Optimizer<T> {
     if (!b_data && o.weight_decay() == 0) {
       // p + (-lr) * (+0) is p, bit for bit, so blocks of a gradient that are exactly +0 are
       // skipped: a dense embedding gradient is mostly zeros, and then only reading it is left.
-      for (std::int64_t off = 0; off < n; off += kZeroBlock) {
-        const std::int64_t m = std::min(kZeroBlock, n - off);
-        if (m == kZeroBlock ? detail::all_zero_bits<kZeroBlock>(g_data + off) : detail::all_zero_bits(g_data + off, m))
-          continue;
+      const std::int64_t blocks = (n + kZeroBlock - 1) / kZeroBlock;
+      for (std::int64_t b = detail::next_nonzero_block<kZeroBlock>(g_data, n, 0); b < blocks;
+           b = detail::next_nonzero_block<kZeroBlock>(g_data, n, b + 1)) {
+        const std::int64_t off = b * kZeroBlock, m = std::min(kZeroBlock, n - off);
         Map(p_data + off, m) = Map(p_data + off, m) + neg_lr * ConstMap(g_data + off, m);
       }
       return;
