@@ -187,17 +187,18 @@ __attribute__((target("avx2"))) std::int64_t next_nonzero_block_avx2(const unsig
 /// work. Same test as all_zero_bits (-0 and NaN count as set), on AVX2 when cpuid says so.
 template <std::int64_t kBlock, class T>
 std::int64_t next_nonzero_block(const T* x, std::int64_t n, std::int64_t from) {
-  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  const std::int64_t whole = n / kBlock, blocks = (n + kBlock - 1) / kBlock;
 #if TAPEGRAD_AVX2_KERNELS
-  const std::int64_t whole = n / kBlock;
   if (from < whole && cpu_has_avx2_fma()) {
     from = next_nonzero_block_avx2<kBlock * static_cast<std::int64_t>(sizeof(T))>(
         reinterpret_cast<const unsigned char*>(x), from, whole);
     if (from < whole) return from;
   }
 #endif
-  for (; from < blocks; ++from)
-    if (!all_zero_bits(x + from * kBlock, std::min(kBlock, n - from * kBlock))) return from;
+  for (; from < blocks; ++from) {
+    const T* block = x + from * kBlock;
+    if (!(from < whole ? all_zero_bits<kBlock>(block) : all_zero_bits(block, n - from * kBlock))) return from;
+  }
   return blocks;
 }
 
