@@ -177,6 +177,26 @@ Tensor<T> zeros_of(const Shape& shape, const char* op = "zeros") {
   return out;
 }
 
+/// zero_grad()'s dense case (PyTorch 1.13's default): +0 in place, so handles to g see zeros.
+/// When only some rows can be non-zero (a dense embedding gradient, see TouchedRows), only those
+/// are cleared: zero_grad() then costs the rows the last backward wrote, not the whole table.
+template <class T>
+void zero_dense_grad(Tensor<T>& g) {
+  if (g.requires_grad()) g = g.detach();  // as PyTorch: the zeroed gradient is not part of any graph
+  if (g.numel() == 0) return;
+  const StorageRef<T>& storage = g.impl()->storage;
+  TouchedRows* rows = storage.touched_rows();
+  if (rows && rows->num_rows * rows->width == storage.size()) {
+    T* data = storage.mutable_data_untracked();
+    for (const std::int64_t r : rows->rows)
+      std::memset(static_cast<void*>(data + r * rows->width), 0, static_cast<std::size_t>(rows->width) * sizeof(T));
+    rows->reset(rows->num_rows, rows->width);
+    return;
+  }
+  std::memset(static_cast<void*>(g.data()), 0, static_cast<std::size_t>(g.numel()) * sizeof(T));
+  if (g.numel() == storage.size()) storage.zeroed();
+}
+
 template <class T>
 Tensor<T> copy_of(const Tensor<T>& t) {
   Tensor<T> out = make_tensor<T>(t.shape());
@@ -277,6 +297,9 @@ struct GradNode : Node {
     return grad;
   }
 
+  /// A leaf's grad() slot when this node adds straight into it (null for an op's node).
+  virtual Tensor<T>* leaf_grad_slot() noexcept { return nullptr; }
+
   void clear_received() noexcept override { grad = Tensor<T>(); }
 };
 
@@ -330,6 +353,8 @@ struct AccumulateGrad final : GradNode<T> {
       slot = slot.to_dense();
     return slot;
   }
+
+  Tensor<T>* leaf_grad_slot() noexcept override { return leaf ? &leaf->grad : nullptr; }
 
   TensorImpl<T>* leaf;  // owns this accumulator; clears this pointer when it is destroyed
   Tensor<T> scratch;
@@ -421,6 +446,24 @@ class GradSink {
       pending_.push_back([handle, i](GradSink& sink) { sink.check_finite(handle, i); });
     }
     return out;
+  }
+
+  /// buffer() for a scatter that adds only into rows idx[0..n) (entries equal to `skip` excluded)
+  /// of a [rows, width] gradient. When the input is a leaf whose grad() tracks touched rows (see
+  /// TouchedRows), the rows are noted and the writes keep that knowledge, so zero_grad() and SGD
+  /// visit only those rows. Returns where to add.
+  template <class V, class I>
+  V* row_buffer(std::size_t i, const Shape& shape, const I* idx, std::int64_t n, std::int64_t skip) {
+    Tensor<V>* slot = static_cast<GradNode<V>*>(inputs_[i].get())->leaf_grad_slot();
+    const bool fresh = slot && !slot->defined();  // then buffer() makes it all zeros
+    Tensor<V>& out = buffer<V>(i, shape);
+    if (slot == &out && shape.size() == 2) {
+      const StorageRef<V>& storage = out.impl()->storage;
+      TouchedRows* rows = fresh ? &storage.reset_touched_rows(shape[0], shape[1]) : storage.touched_rows();
+      if (rows && rows->num_rows == shape[0] && rows->width == shape[1] && rows->add(idx, n, skip))
+        return storage.mutable_data_untracked();
+    }
+    return out.data();  // marks the storage written: its touched rows are no longer known
   }
 
   /// Under anomaly detection: checks the buffers handed out by buffer() (after the backward ran).

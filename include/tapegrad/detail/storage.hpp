@@ -7,6 +7,10 @@
 // Values saved for backward hold a BlockRef to the Block that was current when they were saved.
 // Writing through a StorageRef whose current Block is also held by a saved value first moves the
 // aliases to a private copy, so the saved values never change. See docs/design.md.
+//
+// A home may also carry TouchedRows: which rows of a dense embedding gradient may be non-zero,
+// so zero_grad() and SGD visit those rows only. Every write through mutable_data() marks the
+// home written, which retires that knowledge until it is re-established from all zeros.
 #pragma once
 
 #include <atomic>
@@ -16,11 +20,48 @@
 #include <limits>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "tapegrad/detail/allocator.hpp"
 #include "tapegrad/error.hpp"
 
 namespace tapegrad::detail {
+
+/// What is known of a storage seen as `num_rows` rows of `width` elements: every element outside
+/// `rows` is +0. Built by zero_grad() and by the dense scatter of Embedding's backward (the only
+/// writers that account for what they write); read by zero_grad() and SGD.
+struct TouchedRows {
+  std::int64_t num_rows = 0, width = 0;
+  std::vector<std::int64_t> rows;   // each once, in the order first touched
+  std::vector<std::uint64_t> seen;  // one bit per row: in `rows`
+
+  /// Back to "all rows are zero" for a num_rows x width view.
+  void reset(std::int64_t rows_total, std::int64_t row_width) {
+    if (rows_total != num_rows || seen.empty()) {
+      seen.assign(static_cast<std::size_t>((rows_total + 63) / 64), 0);
+    } else {
+      for (std::int64_t r : rows) seen[static_cast<std::size_t>(r >> 6)] = 0;
+    }
+    rows.clear();
+    num_rows = rows_total;
+    width = row_width;
+  }
+  /// Notes rows idx[0..n) (entries equal to `skip` are not written); false when they are too many to
+  /// be worth tracking (past a quarter of the rows a full pass costs about the same).
+  template <class I>
+  bool add(const I* idx, std::int64_t n, std::int64_t skip) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t r = static_cast<std::int64_t>(idx[i]);
+      if (r == skip) continue;
+      std::uint64_t& word = seen[static_cast<std::size_t>(r >> 6)];
+      const std::uint64_t bit = std::uint64_t{1} << (r & 63);
+      if (word & bit) continue;
+      word |= bit;
+      rows.push_back(r);
+    }
+    return static_cast<std::int64_t>(rows.size()) * 4 <= num_rows;
+  }
+};
 
 template <class T>
 class Block {
@@ -28,6 +69,7 @@ class Block {
   static constexpr std::size_t kHeaderBytes = kAlignment;  // keeps the elements aligned
 
   static Block* create(std::int64_t n) {
+    static_assert(sizeof(Block) <= kHeaderBytes, "the Block header must fit before the aligned elements");
     if (n < 0 || static_cast<std::uint64_t>(n) > (std::numeric_limits<std::size_t>::max() - kHeaderBytes) / sizeof(T))
       throw ValueError(cat("cannot allocate ", n, " elements of ", sizeof(T), " bytes"));
     return new (allocate_bytes(bytes_for(n))) Block(n);
@@ -50,10 +92,33 @@ class Block {
   Block* current() const noexcept { return current_; }
   void set_current(Block* b) noexcept { current_ = b; }
 
+  // Also home state: whether an untracked write may have happened since touched rows were known.
+  // Relaxed atomics: kernels on several threads may mark one output at once.
+  void mark_written() noexcept {
+    if (!written_.load(std::memory_order_relaxed)) written_.store(true, std::memory_order_relaxed);
+  }
+  /// The touched rows, if they still describe the elements (null otherwise).
+  TouchedRows* touched_rows() noexcept {
+    return touched_ && !written_.load(std::memory_order_relaxed) ? touched_ : nullptr;
+  }
+  /// Declares every element +0 and starts tracking touched rows from there.
+  TouchedRows& reset_touched_rows(std::int64_t num_rows, std::int64_t width) {
+    if (!touched_) touched_ = new TouchedRows;
+    touched_->reset(num_rows, width);
+    written_.store(false, std::memory_order_relaxed);
+    return *touched_;
+  }
+  /// For a caller that just set every element to +0: if rows were tracked here before, they are
+  /// tracked again from "none touched".
+  void zeroed() {
+    if (touched_) reset_touched_rows(touched_->num_rows, touched_->width);
+  }
+
  private:
   explicit Block(std::int64_t n) noexcept : size_(n) {}
   void destroy() noexcept {
     if (current_ != this) current_->release();
+    delete touched_;
     const std::size_t bytes = bytes_for(size_);
     this->~Block();
     free_bytes(this, bytes);
@@ -64,6 +129,8 @@ class Block {
   std::atomic<long> aliases_{0};  // how many of refs_ are StorageRefs homed here
   std::int64_t size_;
   Block* current_ = this;
+  TouchedRows* touched_ = nullptr;  // owned; only dense embedding gradients get one
+  std::atomic<bool> written_{true};  // contents unknown until reset_touched_rows()
 };
 
 /// A reference to one Block's elements as they are: what a saved value holds.
@@ -128,9 +195,22 @@ class StorageRef {
   /// Write access: first moves this family of aliases to a private copy if a saved value also
   /// holds the current elements.
   T* mutable_data() const {
+    home_->mark_written();
+    return mutable_data_untracked();
+  }
+  /// Write access for a writer that keeps touched_rows() true itself (zero_grad, dense scatters).
+  T* mutable_data_untracked() const {
     if (TAPEGRAD_UNLIKELY(has_snapshots())) copy_for_write();
     return home_->current()->data();
   }
+  /// Which rows may be non-zero, if known (see TouchedRows); null when unknown.
+  TouchedRows* touched_rows() const noexcept { return home_->touched_rows(); }
+  /// For a caller that knows every element is +0 now: tracks touched rows from here.
+  TouchedRows& reset_touched_rows(std::int64_t num_rows, std::int64_t width) const {
+    return home_->reset_touched_rows(num_rows, width);
+  }
+  /// For a caller that just set every element to +0 (see Block::zeroed).
+  void zeroed() const { home_->zeroed(); }
 
   /// A saved value's reference to the elements as they are now.
   BlockRef<T> snapshot() const noexcept { return BlockRef<T>(home_->current()); }

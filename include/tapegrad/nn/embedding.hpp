@@ -183,7 +183,7 @@ void embedding_backward(const Tensor<T>& g, const Saved<I>& saved_idx, const Sha
     grads.add(0, make_sparse(weight_shape, std::move(rows), std::move(values), false));
     return;
   }
-  T* dst = grads.buffer<T>(0, weight_shape).data();
+  T* dst = grads.row_buffer<T>(0, weight_shape, idx, n, padding_idx);
   // With threads, each owns a range of rows and walks all indices, adding only into its rows: no
   // two threads write one row, and each row still sums its gradients in input order (same bits).
   const std::int64_t num = weight_shape[0];

@@ -160,7 +160,7 @@ struct EmbeddingBagBackward {
           }
         grads.add(0, make_sparse(weight_shape, std::move(rows), std::move(values), false));
       } else {
-        T* dst = grads.buffer<T>(0, weight_shape).data();
+        T* dst = grads.row_buffer<T>(0, weight_shape, ix, idx.numel(), c.padding_idx);
         // With threads, each owns a range of rows (as in Embedding's backward): same sums, same order.
         const std::int64_t num = weight_shape[0];
         parallel_for(num, 3.0 * static_cast<double>(bounds.back() * d) * sizeof(T), [&](std::int64_t first_row, std::int64_t end_row) {

@@ -326,7 +326,7 @@ class Module {
         vshape[0] = 0;
         g = detail::make_sparse(g.shape(), detail::make_tensor<std::int64_t>({0}), detail::make_tensor<T>(vshape), true);
       } else {
-        g.zero_();
+        detail::zero_dense_grad(g);
       }
     }
   }

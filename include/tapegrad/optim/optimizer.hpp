@@ -565,8 +565,7 @@ class Optimizer {
         value_shape[0] = 0;
         g = detail::make_sparse(g.shape(), detail::make_tensor<std::int64_t>({0}), detail::make_tensor<T>(value_shape), true);
       } else {
-        if (g.requires_grad()) g = g.detach();  // as PyTorch: the zeroed gradient is not part of any graph
-        if (g.numel() > 0) std::memset(static_cast<void*>(g.data()), 0, static_cast<std::size_t>(g.numel()) * sizeof(T));
+        detail::zero_dense_grad(g);
       }
     }
   }
