@@ -179,7 +179,7 @@ void train_cases(Inputs& in) {
         for (std::int64_t j = 0, n = in.v * in.d; j < n; ++j) w[j] -= kLr * g[j];
       };
       bytes = (4 * vd + 5 * bd) * 4;
-      // tapegrad's dense gradient knows the rows backward wrote (design.md, "Touched rows"): up to
+      // tapegrad's dense gradient knows the rows backward wrote (design.md, "Dirty rows"): up to
       // a quarter of the table it zeroes and updates only those, so its rate counts what it moves.
       std::vector<bool> seen(static_cast<std::size_t>(in.v), false);
       double unique = 0;

@@ -3,7 +3,7 @@
 // cross_entropy -> SGD(lr 0.1) with zero_grad, at batch 32 and 1024, dense and sparse gradients;
 // against libtorch and a fused hand-written step with the same semantics (the reference). The dense
 // reference makes PyTorch's three passes over the table (zero, scatter, update); tapegrad's dense
-// gradient knows which rows backward wrote and visits only those (docs/design.md, "Touched rows").
+// gradient knows which rows backward wrote and visits only those (docs/design.md, "Dirty rows").
 #include <cmath>
 #include <cstring>
 #include <memory>

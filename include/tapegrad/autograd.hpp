@@ -178,23 +178,24 @@ Tensor<T> zeros_of(const Shape& shape, const char* op = "zeros") {
 }
 
 /// zero_grad()'s dense case (PyTorch 1.13's default): +0 in place, so handles to g see zeros.
-/// When only some rows can be non-zero (a dense embedding gradient, see TouchedRows), only those
-/// are cleared: zero_grad() then costs the rows the last backward wrote, not the whole table.
+/// When the written rows are known (a dense embedding gradient, see DirtyRows), only those are
+/// cleared: zero_grad() then costs the rows the last backward wrote, not the whole table.
 template <class T>
 void zero_dense_grad(Tensor<T>& g) {
   if (g.requires_grad()) g = g.detach();  // as PyTorch: the zeroed gradient is not part of any graph
   if (g.numel() == 0) return;
   const StorageRef<T>& storage = g.impl()->storage;
-  TouchedRows* rows = storage.touched_rows();
-  if (rows && rows->num_rows * rows->width == storage.size()) {
+  if (DirtyRows* rows = storage.dirty_rows()) {
     T* data = storage.mutable_data_untracked();
-    for (const std::int64_t r : rows->rows)
-      std::memset(static_cast<void*>(data + r * rows->width), 0, static_cast<std::size_t>(rows->width) * sizeof(T));
+    if (rows->overflowed)
+      std::memset(static_cast<void*>(data), 0, static_cast<std::size_t>(g.numel()) * sizeof(T));
+    else
+      for (const std::int64_t r : rows->rows)
+        std::memset(static_cast<void*>(data + r * rows->width), 0, static_cast<std::size_t>(rows->width) * sizeof(T));
     rows->reset(rows->num_rows, rows->width);
     return;
   }
   std::memset(static_cast<void*>(g.data()), 0, static_cast<std::size_t>(g.numel()) * sizeof(T));
-  if (g.numel() == storage.size()) storage.zeroed();
 }
 
 template <class T>
@@ -449,21 +450,23 @@ class GradSink {
   }
 
   /// buffer() for a scatter that adds only into rows idx[0..n) (entries equal to `skip` excluded)
-  /// of a [rows, width] gradient. When the input is a leaf whose grad() tracks touched rows (see
-  /// TouchedRows), the rows are noted and the writes keep that knowledge, so zero_grad() and SGD
-  /// visit only those rows. Returns where to add.
+  /// of a [rows, width] gradient. When the input is a leaf whose grad() tracks its dirty rows
+  /// (see DirtyRows), the rows are noted and the returned pointer does not mark the storage, so
+  /// zero_grad() and SGD can visit only those rows. Returns where to add.
   template <class V, class I>
   V* row_buffer(std::size_t i, const Shape& shape, const I* idx, std::int64_t n, std::int64_t skip) {
     Tensor<V>* slot = static_cast<GradNode<V>*>(inputs_[i].get())->leaf_grad_slot();
-    const bool fresh = slot && !slot->defined();  // then buffer() makes it all zeros
+    const bool fresh = slot && !slot->defined();  // then buffer() puts a new all-zero buffer there
     Tensor<V>& out = buffer<V>(i, shape);
-    if (slot == &out && shape.size() == 2) {
+    if (slot == &out && shape.size() == 2) {  // out is the leaf's grad(), not a scratch buffer
       const StorageRef<V>& storage = out.impl()->storage;
-      TouchedRows* rows = fresh ? &storage.reset_touched_rows(shape[0], shape[1]) : storage.touched_rows();
-      if (rows && rows->num_rows == shape[0] && rows->width == shape[1] && rows->add(idx, n, skip))
+      DirtyRows* rows = fresh ? &storage.track_dirty_rows(shape[0], shape[1]) : storage.dirty_rows();
+      if (rows && rows->num_rows == shape[0] && rows->width == shape[1]) {
+        rows->add(idx, n, skip);
         return storage.mutable_data_untracked();
+      }
     }
-    return out.data();  // marks the storage written: its touched rows are no longer known
+    return out.data();  // marks the storage written: its dirty rows are never trusted again
   }
 
   /// Under anomaly detection: checks the buffers handed out by buffer() (after the backward ran).

@@ -8,9 +8,9 @@
 // Writing through a StorageRef whose current Block is also held by a saved value first moves the
 // aliases to a private copy, so the saved values never change. See docs/design.md.
 //
-// A home may also carry TouchedRows: which rows of a dense embedding gradient may be non-zero,
-// so zero_grad() and SGD visit those rows only. Every write through mutable_data() marks the
-// home written, which retires that knowledge until it is re-established from all zeros.
+// A home may also carry DirtyRows: which rows of a dense embedding gradient may be non-zero, so
+// zero_grad() and SGD visit those rows only. Any write access through mutable_data() marks the
+// home written, which retires that knowledge for good (the caller may keep the pointer).
 #pragma once
 
 #include <atomic>
@@ -27,17 +27,18 @@
 
 namespace tapegrad::detail {
 
-/// What is known of a storage seen as `num_rows` rows of `width` elements: every element outside
-/// `rows` is +0. Built by zero_grad() and by the dense scatter of Embedding's backward (the only
-/// writers that account for what they write); read by zero_grad() and SGD.
-struct TouchedRows {
+/// The rows of a storage (seen as num_rows rows of `width` elements) written since it was last all
+/// +0: every element outside `rows` is +0. Kept for dense embedding gradients by the only writers
+/// that account for what they write (Embedding's backward, zero_grad()); read by zero_grad() and SGD.
+struct DirtyRows {
   std::int64_t num_rows = 0, width = 0;
-  std::vector<std::int64_t> rows;   // each once, in the order first touched
+  std::vector<std::int64_t> rows;   // each once, in the order first written
   std::vector<std::uint64_t> seen;  // one bit per row: in `rows`
+  bool overflowed = false;          // too many rows to list: any row may be non-zero
 
-  /// Back to "all rows are zero" for a num_rows x width view.
+  /// Back to "every row is +0" for a num_rows x width view.
   void reset(std::int64_t rows_total, std::int64_t row_width) {
-    if (rows_total != num_rows || seen.empty()) {
+    if (rows_total != num_rows || seen.empty() || overflowed) {
       seen.assign(static_cast<std::size_t>((rows_total + 63) / 64), 0);
     } else {
       for (std::int64_t r : rows) seen[static_cast<std::size_t>(r >> 6)] = 0;
@@ -45,21 +46,22 @@ struct TouchedRows {
     rows.clear();
     num_rows = rows_total;
     width = row_width;
+    overflowed = false;
   }
-  /// Notes rows idx[0..n) (entries equal to `skip` are not written); false when they are too many to
-  /// be worth tracking (past a quarter of the rows a full pass costs about the same).
+  /// Notes rows idx[0..n) (entries equal to `skip` are not written). Past a quarter of the rows
+  /// it stops listing (a full pass then costs about the same) and sets `overflowed`.
   template <class I>
-  bool add(const I* idx, std::int64_t n, std::int64_t skip) {
-    for (std::int64_t i = 0; i < n; ++i) {
+  void add(const I* idx, std::int64_t n, std::int64_t skip) {
+    for (std::int64_t i = 0; i < n && !overflowed; ++i) {
       const std::int64_t r = static_cast<std::int64_t>(idx[i]);
       if (r == skip) continue;
       std::uint64_t& word = seen[static_cast<std::size_t>(r >> 6)];
       const std::uint64_t bit = std::uint64_t{1} << (r & 63);
       if (word & bit) continue;
+      rows.push_back(r);  // first: if it throws, the bit and the list still agree
       word |= bit;
-      rows.push_back(r);
+      overflowed = static_cast<std::int64_t>(rows.size()) * 4 > num_rows;
     }
-    return static_cast<std::int64_t>(rows.size()) * 4 <= num_rows;
   }
 };
 
@@ -92,26 +94,21 @@ class Block {
   Block* current() const noexcept { return current_; }
   void set_current(Block* b) noexcept { current_ = b; }
 
-  // Also home state: whether an untracked write may have happened since touched rows were known.
-  // Relaxed atomics: kernels on several threads may mark one output at once.
+  // Also home state. Once a write access was handed out that does not account for rows (any
+  // mutable_data()), the caller may keep that pointer, so the dirty rows are never trusted again
+  // for this storage. Relaxed atomics: kernels on several threads may mark one output at once.
   void mark_written() noexcept {
     if (!written_.load(std::memory_order_relaxed)) written_.store(true, std::memory_order_relaxed);
   }
-  /// The touched rows, if they still describe the elements (null otherwise).
-  TouchedRows* touched_rows() noexcept {
-    return touched_ && !written_.load(std::memory_order_relaxed) ? touched_ : nullptr;
-  }
-  /// Declares every element +0 and starts tracking touched rows from there.
-  TouchedRows& reset_touched_rows(std::int64_t num_rows, std::int64_t width) {
-    if (!touched_) touched_ = new TouchedRows;
+  /// The dirty rows, if they describe the elements (null otherwise).
+  DirtyRows* dirty_rows() noexcept { return touched_ && !written_.load(std::memory_order_relaxed) ? touched_ : nullptr; }
+  /// For the creator of a new, all +0 buffer that no caller has a pointer to: tracks dirty rows
+  /// from here.
+  DirtyRows& track_dirty_rows(std::int64_t num_rows, std::int64_t width) {
+    if (!touched_) touched_ = new DirtyRows;
     touched_->reset(num_rows, width);
     written_.store(false, std::memory_order_relaxed);
     return *touched_;
-  }
-  /// For a caller that just set every element to +0: if rows were tracked here before, they are
-  /// tracked again from "none touched".
-  void zeroed() {
-    if (touched_) reset_touched_rows(touched_->num_rows, touched_->width);
   }
 
  private:
@@ -129,8 +126,8 @@ class Block {
   std::atomic<long> aliases_{0};  // how many of refs_ are StorageRefs homed here
   std::int64_t size_;
   Block* current_ = this;
-  TouchedRows* touched_ = nullptr;  // owned; only dense embedding gradients get one
-  std::atomic<bool> written_{true};  // contents unknown until reset_touched_rows()
+  DirtyRows* touched_ = nullptr;     // owned; only dense embedding gradients get one
+  std::atomic<bool> written_{true};  // see mark_written(); track_dirty_rows() starts clear
 };
 
 /// A reference to one Block's elements as they are: what a saved value holds.
@@ -198,19 +195,17 @@ class StorageRef {
     home_->mark_written();
     return mutable_data_untracked();
   }
-  /// Write access for a writer that keeps touched_rows() true itself (zero_grad, dense scatters).
+  /// Write access for a writer that keeps dirty_rows() true itself (zero_grad, Embedding's backward).
   T* mutable_data_untracked() const {
     if (TAPEGRAD_UNLIKELY(has_snapshots())) copy_for_write();
     return home_->current()->data();
   }
-  /// Which rows may be non-zero, if known (see TouchedRows); null when unknown.
-  TouchedRows* touched_rows() const noexcept { return home_->touched_rows(); }
-  /// For a caller that knows every element is +0 now: tracks touched rows from here.
-  TouchedRows& reset_touched_rows(std::int64_t num_rows, std::int64_t width) const {
-    return home_->reset_touched_rows(num_rows, width);
+  /// The rows written since the storage was last all +0, if known (see DirtyRows); null otherwise.
+  DirtyRows* dirty_rows() const noexcept { return home_->dirty_rows(); }
+  /// See Block::track_dirty_rows.
+  DirtyRows& track_dirty_rows(std::int64_t num_rows, std::int64_t width) const {
+    return home_->track_dirty_rows(num_rows, width);
   }
-  /// For a caller that just set every element to +0 (see Block::zeroed).
-  void zeroed() const { home_->zeroed(); }
 
   /// A saved value's reference to the elements as they are now.
   BlockRef<T> snapshot() const noexcept { return BlockRef<T>(home_->current()); }

@@ -93,7 +93,7 @@ class SGD : public Optimizer<T> {
         if (first) buffer = detail::zeros_of<T>(param.shape());
         T* p = param.data();
         T* b = momentum ? buffer.data() : nullptr;
-        if (mode == detail::SparseUpdate::touched_rows && update_touched_rows(o, p, grad)) continue;
+        if (mode == detail::SparseUpdate::touched_rows && update_dirty_rows(o, p, grad)) continue;
         detail::for_each_update(
             grad, this->rows_, mode,
             [&](std::int64_t off, std::int64_t n, const T* g) { update(o, p + off, b ? b + off : nullptr, g, n, first); },
@@ -190,14 +190,13 @@ class SGD : public Optimizer<T> {
       apply(g);
   }
 
-  // A dense gradient whose touched rows are known (an embedding's, see detail::TouchedRows): the
+  // A dense gradient whose written rows are known (an embedding's, see detail::DirtyRows): the
   // other rows are +0 and would leave their parameters unchanged, bit for bit (see update()), so
-  // only the touched rows are updated, with update()'s arithmetic. False when they are not known.
-  static bool update_touched_rows(const SGDOptions& o, T* p, const Tensor<T>& grad) {
+  // only the written rows are updated, with update()'s arithmetic. False when they are not known.
+  static bool update_dirty_rows(const SGDOptions& o, T* p, const Tensor<T>& grad) {
     if (grad.is_sparse()) return false;
-    const auto& storage = grad.impl()->storage;
-    const detail::TouchedRows* rows = storage.touched_rows();
-    if (!rows || rows->num_rows * rows->width != grad.numel() || grad.numel() != storage.size()) return false;
+    const detail::DirtyRows* rows = grad.impl()->storage.dirty_rows();
+    if (!rows || rows->overflowed) return false;
     using Map = typename Tensor<T>::ArrayMap;
     using ConstMap = typename Tensor<T>::ConstArrayMap;
     const T* g = grad.data();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A dense embedding gradient remembers which rows its backward wrote (detail::TouchedRows), and
+// A dense embedding gradient remembers which rows its backward wrote (detail::DirtyRows), and
 // zero_grad() and SGD then visit only those. Every case below is checked against updates computed
 // by hand here, including the ways a gradient can change behind that bookkeeping's back.
 #include <algorithm>
@@ -8,7 +8,7 @@
 
 #include "optim_support.hpp"
 
-namespace touched_rows_test {  // this file's tests and helpers: apart from other files' in a unity build
+namespace dirty_rows_test {  // this file's tests and helpers: apart from other files' in a unity build
 
 namespace tg = tapegrad;
 namespace nn = tapegrad::nn;
@@ -24,7 +24,8 @@ constexpr float kLr = 0.5f;
 nn::Embedding<float> make_embedding(std::int64_t padding_idx = -1) {
   Values w(kRows * kDim);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.25f * static_cast<float>(i) - 1.0f;
-  auto opts = nn::EmbeddingFromPretrainedOptions().freeze(false);
+  nn::EmbeddingFromPretrainedOptions opts;  // built in place: GCC 12 -O1 misreads a copied std::optional
+  opts.freeze(false);
   if (padding_idx >= 0) opts.padding_idx(padding_idx);
   return nn::Embedding<float>::from_pretrained(tg::tensor<float>(w, {kRows, kDim}), opts);
 }
@@ -67,9 +68,9 @@ tg_test::Comparison same(const tg::Tensor<float>& t, const Values& expected) {
 }
 
 // The rows the gradient's storage says may be non-zero (sorted), or {-1} when it does not know.
-Rows touched(const tg::Tensor<float>& w) {
-  const tg::detail::TouchedRows* t = w.grad().impl()->storage.touched_rows();
-  if (!t) return {-1};
+Rows dirty(const tg::Tensor<float>& w) {
+  const tg::detail::DirtyRows* t = w.grad().impl()->storage.dirty_rows();
+  if (!t || t->overflowed) return {-1};
   Rows r = t->rows;
   std::sort(r.begin(), r.end());
   return r;
@@ -79,7 +80,7 @@ const Values kZeros(kRows * kDim, 0.0f);
 
 }  // namespace
 
-TEST_CASE("touched rows: zero_grad/backward/step cycles match hand-computed SGD updates") {
+TEST_CASE("dirty rows: zero_grad/backward/step cycles match hand-computed SGD updates") {
   auto e = make_embedding(/*padding_idx=*/7);
   Values w = e.weight.to_vector();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
@@ -96,14 +97,14 @@ TEST_CASE("touched rows: zero_grad/backward/step cycles match hand-computed SGD 
     expected_rows.erase(std::remove(expected_rows.begin(), expected_rows.end(), 7), expected_rows.end());
     std::sort(expected_rows.begin(), expected_rows.end());
     expected_rows.erase(std::unique(expected_rows.begin(), expected_rows.end()), expected_rows.end());
-    CHECK(touched(e.weight) == expected_rows);  // the bookkeeping is in use (else this is the plain path)
+    CHECK(dirty(e.weight) == expected_rows);  // the bookkeeping is in use (else this is the plain path)
     opt.step();
     w = sgd(w, g);
     CHECK(same(e.weight, w));
   }
 }
 
-TEST_CASE("touched rows: two backward passes before a step add up") {
+TEST_CASE("dirty rows: two backward passes before a step add up") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   const Values w0 = e.weight.to_vector();
@@ -111,12 +112,12 @@ TEST_CASE("touched rows: two backward passes before a step add up") {
   loss_of(e, {4, 9}, c1).backward();
   loss_of(e, {9, 0}, c2).backward();
   const Values g = plus(scatter({4, 9}, c1), scatter({9, 0}, c2));
-  CHECK(touched(e.weight) == Rows{0, 4, 9});
+  CHECK(dirty(e.weight) == Rows{0, 4, 9});
   opt.step();
   CHECK(same(e.weight, sgd(w0, g)));
 }
 
-TEST_CASE("touched rows: a write through a grad() handle is applied and then zeroed") {
+TEST_CASE("dirty rows: a write through a grad() handle is applied and then zeroed") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   opt.zero_grad();
@@ -127,14 +128,42 @@ TEST_CASE("touched rows: a write through a grad() handle is applied and then zer
   handle.data()[5 * kDim + 1] = 3.0f;  // row 5: no lookup touched it
   Values g = scatter({2, 6}, c);
   g[5 * kDim + 1] = 3.0f;
-  CHECK(touched(e.weight) == Rows{-1});
+  CHECK(dirty(e.weight) == Rows{-1});
   opt.step();
   CHECK(same(e.weight, sgd(w0, g)));
   opt.zero_grad();
   CHECK(same(handle, kZeros));
+  // The handle could still hold a pointer: this gradient stays on the full path from now on.
+  const Values w1 = e.weight.to_vector();
+  const Values c1 = coefficients(1, 5.0f);
+  loss_of(e, {2}, c1).backward();
+  CHECK(dirty(e.weight) == Rows{-1});
+  opt.step();
+  CHECK(same(e.weight, sgd(w1, scatter({2}, c1))));
 }
 
-TEST_CASE("touched rows: a write through a reference to the grad slot taken before is applied") {
+TEST_CASE("dirty rows: writes through an Eigen map kept across zero_grad and backward are applied") {
+  auto e = make_embedding();
+  optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
+  loss_of(e, {0}, coefficients(1, 1.0f)).backward();
+  auto map = e.weight.mutable_grad().matrix();  // kept for the whole loop
+  Values w = e.weight.to_vector();
+  const Values c = coefficients(1, 2.0f);
+  for (int step = 0; step < 2; ++step) {
+    CAPTURE(step);
+    opt.zero_grad();
+    CHECK(same(e.weight.grad(), kZeros));
+    loss_of(e, {1}, c).backward();
+    map(5, 0) += 2.0f;  // row 5: no lookup writes it
+    Values g = scatter({1}, c);
+    g[5 * kDim] = 2.0f;
+    opt.step();
+    w = sgd(w, g);
+    CHECK(same(e.weight, w));
+  }
+}
+
+TEST_CASE("dirty rows: a write through a reference to the grad slot taken before is applied") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   loss_of(e, {1}, coefficients(1, 1.0f)).backward();
@@ -152,7 +181,7 @@ TEST_CASE("touched rows: a write through a reference to the grad slot taken befo
   CHECK(same(e.weight.grad(), kZeros));
 }
 
-TEST_CASE("touched rows: two parameters sharing one gradient storage") {
+TEST_CASE("dirty rows: two parameters sharing one gradient storage") {
   auto a = make_embedding(), b = make_embedding();
   std::vector<tg::Tensor<float>> params = a.parameters();
   for (auto& p : b.parameters()) params.push_back(p);
@@ -170,7 +199,7 @@ TEST_CASE("touched rows: two parameters sharing one gradient storage") {
   CHECK(same(b.weight, sgd(w0, g)));
 }
 
-TEST_CASE("touched rows: a table also used densely (weight tying) gets the whole gradient") {
+TEST_CASE("dirty rows: a table also used densely (weight tying) gets the whole gradient") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   Values m(kRows * kDim);
@@ -194,7 +223,7 @@ TEST_CASE("touched rows: a table also used densely (weight tying) gets the whole
   CHECK(same(e.weight.grad(), kZeros));
 }
 
-TEST_CASE("touched rows: more than a quarter of the rows falls back to the full pass") {
+TEST_CASE("dirty rows: more than a quarter of the rows falls back to the full pass") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   opt.zero_grad();
@@ -202,16 +231,16 @@ TEST_CASE("touched rows: more than a quarter of the rows falls back to the full 
   const Rows idx{0, 2, 4, 6, 8};  // 5 of 12 rows
   const Values c = coefficients(idx.size(), 1.0f);
   loss_of(e, idx, c).backward();
-  CHECK(touched(e.weight) == Rows{-1});
+  CHECK(dirty(e.weight) == Rows{-1});
   opt.step();
   CHECK(same(e.weight, sgd(w0, scatter(idx, c))));
   opt.zero_grad();
   CHECK(same(e.weight.grad(), kZeros));
-  loss_of(e, {1}, coefficients(1, 1.0f)).backward();  // tracked again after the full zeroing
-  CHECK(touched(e.weight) == Rows{1});
+  loss_of(e, {1}, coefficients(1, 1.0f)).backward();  // listed again: zero_grad cleared everything
+  CHECK(dirty(e.weight) == Rows{1});
 }
 
-TEST_CASE("touched rows: set_to_none, then a fresh gradient") {
+TEST_CASE("dirty rows: set_to_none, then a fresh gradient") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   loss_of(e, {1, 2}, coefficients(2, 1.0f)).backward();
@@ -220,13 +249,13 @@ TEST_CASE("touched rows: set_to_none, then a fresh gradient") {
   const Values w0 = e.weight.to_vector();
   const Values c = coefficients(1, 4.0f);
   loss_of(e, {11}, c).backward();
-  CHECK(touched(e.weight) == Rows{11});
+  CHECK(dirty(e.weight) == Rows{11});
   CHECK(same(e.weight.grad(), scatter({11}, c)));
   opt.step();
   CHECK(same(e.weight, sgd(w0, scatter({11}, c))));
 }
 
-TEST_CASE("touched rows: zeroing rows in place keeps a value saved for backward intact") {
+TEST_CASE("dirty rows: zeroing rows in place keeps a value saved for backward intact") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr));
   opt.zero_grad();
@@ -242,7 +271,7 @@ TEST_CASE("touched rows: zeroing rows in place keeps a value saved for backward 
   CHECK(same(x.grad(), g));
 }
 
-TEST_CASE("touched rows: SGD with momentum or weight decay still moves every row") {
+TEST_CASE("dirty rows: SGD with momentum or weight decay still moves every row") {
   auto e = make_embedding();
   optim::SGD<float> opt(e.parameters(), optim::SGDOptions(kLr).weight_decay(0.5));
   opt.zero_grad();
@@ -257,7 +286,7 @@ TEST_CASE("touched rows: SGD with momentum or weight decay still moves every row
   CHECK(same(e.weight, expected));
 }
 
-TEST_CASE("touched rows: EmbeddingBag (mean, dense gradient) is tracked the same way") {
+TEST_CASE("dirty rows: EmbeddingBag (mean, dense gradient) is tracked the same way") {
   Values w0(kRows * kDim);
   for (std::size_t i = 0; i < w0.size(); ++i) w0[i] = 0.5f - 0.125f * static_cast<float>(i);
   auto bag = nn::EmbeddingBag<float>::from_pretrained(
@@ -278,11 +307,11 @@ TEST_CASE("touched rows: EmbeddingBag (mean, dense gradient) is tracked the same
     g[static_cast<std::size_t>(4 * kDim + j)] += c[kDim + cj];
   }
   CHECK(same(bag.weight.grad(), g));
-  CHECK(touched(bag.weight) == Rows{2, 4, 9});
+  CHECK(dirty(bag.weight) == Rows{2, 4, 9});
   opt.step();
   CHECK(same(bag.weight, sgd(w0, g)));
   opt.zero_grad();
   CHECK(same(bag.weight.grad(), kZeros));
 }
 
-}  // namespace touched_rows_test
+}  // namespace dirty_rows_test
