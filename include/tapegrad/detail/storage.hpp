@@ -33,12 +33,12 @@ namespace tapegrad::detail {
 struct DirtyRows {
   std::int64_t num_rows = 0, width = 0;
   std::vector<std::int64_t> rows;   // each once, in the order first written
-  std::vector<std::uint64_t> seen;  // one bit per row: in `rows`
+  std::vector<std::uint64_t> seen;  // one bit per row, set exactly for the rows in `rows`
   bool overflowed = false;          // too many rows to list: any row may be non-zero
 
   /// Back to "every row is +0" for a num_rows x width view.
   void reset(std::int64_t rows_total, std::int64_t row_width) {
-    if (rows_total != num_rows || seen.empty() || overflowed) {
+    if (rows_total != num_rows || seen.empty()) {
       seen.assign(static_cast<std::size_t>((rows_total + 63) / 64), 0);
     } else {
       for (std::int64_t r : rows) seen[static_cast<std::size_t>(r >> 6)] = 0;
@@ -101,21 +101,21 @@ class Block {
     if (!written_.load(std::memory_order_relaxed)) written_.store(true, std::memory_order_relaxed);
   }
   /// The dirty rows, if they describe the elements (null otherwise).
-  DirtyRows* dirty_rows() noexcept { return touched_ && !written_.load(std::memory_order_relaxed) ? touched_ : nullptr; }
+  DirtyRows* dirty_rows() noexcept { return dirty_ && !written_.load(std::memory_order_relaxed) ? dirty_ : nullptr; }
   /// For the creator of a new, all +0 buffer that no caller has a pointer to: tracks dirty rows
   /// from here.
   DirtyRows& track_dirty_rows(std::int64_t num_rows, std::int64_t width) {
-    if (!touched_) touched_ = new DirtyRows;
-    touched_->reset(num_rows, width);
+    if (!dirty_) dirty_ = new DirtyRows;
+    dirty_->reset(num_rows, width);
     written_.store(false, std::memory_order_relaxed);
-    return *touched_;
+    return *dirty_;
   }
 
  private:
   explicit Block(std::int64_t n) noexcept : size_(n) {}
   void destroy() noexcept {
     if (current_ != this) current_->release();
-    delete touched_;
+    delete dirty_;
     const std::size_t bytes = bytes_for(size_);
     this->~Block();
     free_bytes(this, bytes);
@@ -126,7 +126,7 @@ class Block {
   std::atomic<long> aliases_{0};  // how many of refs_ are StorageRefs homed here
   std::int64_t size_;
   Block* current_ = this;
-  DirtyRows* touched_ = nullptr;     // owned; only dense embedding gradients get one
+  DirtyRows* dirty_ = nullptr;     // owned; only dense embedding gradients get one
   std::atomic<bool> written_{true};  // see mark_written(); track_dirty_rows() starts clear
 };
 
